@@ -1,0 +1,61 @@
+//! The facewatch domain: every fact the system knows is one of the events defined here.
+//!
+//! Aggregates (`Employee`, `Camera`, `Schedule`, `Presence`, `Maintenance`) decide which events a
+//! command produces; pure rules (`schedule::ScheduleSnapshot::state_at`, `alerts::judge_exit`) are
+//! shared by the command side and the projections so that live and replayed verdicts agree.
+//! Nothing here touches a clock, a database, HTTP or video: times come in with the commands.
+
+pub mod alerts;
+pub mod camera;
+pub mod employee;
+pub mod event;
+pub mod maintenance;
+pub mod presence;
+pub mod schedule;
+
+pub use event::AnyEvent;
+
+/// The single schedule aggregate's id: a workplace has one schedule, its history is its stream.
+pub const SCHEDULE_ID: &str = "workplace";
+/// The single maintenance aggregate's id.
+pub const MAINTENANCE_ID: &str = "maintenance";
+
+/// Implements `cqrs_es::DomainEvent` for an event enum: the type is the variant name.
+macro_rules! domain_event {
+    ($event:ty, $version:literal) => {
+        impl cqrs_es::DomainEvent for $event {
+            fn event_type(&self) -> String {
+                let json = serde_json::to_value(self).expect("events always serialize");
+                json.as_object()
+                    .and_then(|o| o.keys().next().cloned())
+                    .expect("events are externally tagged enums")
+            }
+            fn event_version(&self) -> String {
+                $version.to_string()
+            }
+        }
+    };
+}
+pub(crate) use domain_event;
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use cqrs_es::{event_sink::EventSink, Aggregate};
+
+    /// Runs one command against an aggregate rebuilt from `given` and returns what it emitted.
+    pub fn when<A: Aggregate<Services = ()>>(
+        given: Vec<A::Event>,
+        command: A::Command,
+    ) -> Result<Vec<A::Event>, A::Error> {
+        let mut aggregate = A::default();
+        for event in given {
+            aggregate.apply(event);
+        }
+        let sink = EventSink::default();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            aggregate.handle(command, &(), &sink).await?;
+            Ok(sink.collect().await)
+        })
+    }
+}

@@ -1,0 +1,16 @@
+//! What a projected batch changed, for live subscribers (GraphQL subscriptions, the bot).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Change {
+    Employee { id: String },
+    Camera { id: String },
+    Schedule,
+    Presence { employee_id: String },
+    Attendance { employee_id: String, day: NaiveDate },
+    AlertRaised { id: i64 },
+    AlertResolved { id: i64 },
+    LogsReset,
+}

@@ -1,0 +1,13 @@
+//! Read models (attendance, presence, alerts, employees, cameras, schedule history, event log),
+//! projected from the event log in global order. Replaying the log from zero into a fresh schema
+//! must give identical tables; `replay::verify` proves it.
+
+mod apply;
+pub mod changes;
+pub mod projector;
+pub mod queries;
+pub mod replay;
+pub mod schema;
+
+pub use changes::Change;
+pub use projector::Projector;

@@ -1,0 +1,128 @@
+//! Follows the event log and keeps one read-model schema up to date, exactly once per event: each
+//! batch of events and the checkpoint move forward in the same transaction.
+
+use std::time::Duration;
+
+use facewatch_store::{EventFeed, FeedError, EVENTS_CHANNEL};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+
+use crate::schema::use_schema;
+use crate::{apply, Change};
+
+const BATCH: i64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("read model database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+}
+
+#[derive(Clone)]
+pub struct Projector {
+    pool: PgPool,
+    schema: String,
+    feed: EventFeed,
+    changes: broadcast::Sender<Change>,
+}
+
+impl Projector {
+    pub fn new(pool: PgPool, schema: &str) -> Self {
+        let (changes, _) = broadcast::channel(4096);
+        Self {
+            feed: EventFeed::new(pool.clone()),
+            pool,
+            schema: schema.to_string(),
+            changes,
+        }
+    }
+
+    /// Live changes, sent after the batch that made them is committed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// The last event position this read model has applied.
+    pub async fn checkpoint(&self) -> Result<i64, ProjectionError> {
+        let mut tx = self.pool.begin().await?;
+        use_schema(&mut tx, &self.schema).await?;
+        let seq = sqlx::query_scalar("SELECT last_seq FROM checkpoint")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Applies every event after the checkpoint (up to `until`, if given); returns the new
+    /// checkpoint. Several projectors of the same schema may run: the checkpoint row lock makes them
+    /// take turns.
+    pub async fn catch_up(&self, until: Option<i64>) -> Result<i64, ProjectionError> {
+        loop {
+            let mut tx = self.pool.begin().await?;
+            use_schema(&mut tx, &self.schema).await?;
+            let last: i64 = sqlx::query_scalar("SELECT last_seq FROM checkpoint FOR UPDATE")
+                .fetch_one(&mut *tx)
+                .await?;
+            let events = self
+                .feed
+                .read_range(last, until.unwrap_or(i64::MAX), BATCH)
+                .await?;
+            let Some(newest) = events.last().map(|e| e.seq) else {
+                tx.commit().await?;
+                return Ok(last);
+            };
+            let mut changes = Vec::new();
+            for event in &events {
+                apply::apply(&mut tx, event, &mut changes).await?;
+            }
+            sqlx::query("UPDATE checkpoint SET last_seq = $1")
+                .bind(newest)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            for change in changes {
+                // Nobody listening is fine.
+                let _ = self.changes.send(change);
+            }
+        }
+    }
+
+    /// Follows the log until `shutdown` resolves: woken by NOTIFY on append, with a periodic
+    /// catch-up as a safety net for missed notifications or a lost connection.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut listener = None;
+        loop {
+            if listener.is_none() {
+                listener = match PgListener::connect_with(&self.pool).await {
+                    Ok(mut l) => l.listen(EVENTS_CHANNEL).await.ok().map(|_| l),
+                    Err(e) => {
+                        tracing::warn!("projector cannot LISTEN, falling back to polling: {e}");
+                        None
+                    }
+                };
+            }
+            if let Err(e) = self.catch_up(None).await {
+                tracing::error!(schema = self.schema, "projection failed, retrying: {e}");
+            }
+            let notified = async {
+                match listener.as_mut() {
+                    Some(l) => l.recv().await.map(|_| ()),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => return,
+                result = notified => {
+                    if result.is_err() {
+                        listener = None;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}

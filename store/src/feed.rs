@@ -1,0 +1,87 @@
+use chrono::{DateTime, Utc};
+use facewatch_domain::event::DecodeError;
+use facewatch_domain::AnyEvent;
+use sqlx::{PgPool, Row};
+
+/// The channel `pg_notify` announces new events on (see migrations/0001_event_store.sql).
+pub const EVENTS_CHANNEL: &str = "facewatch_events";
+
+/// One stored event with its position in the whole log.
+#[derive(Debug, Clone)]
+pub struct RecordedEvent {
+    pub seq: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub event_type: String,
+    pub recorded_at: DateTime<Utc>,
+    pub event: AnyEvent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("reading the event log failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event #{seq} cannot be decoded: {source}")]
+    Decode { seq: i64, source: DecodeError },
+}
+
+/// Reads the event log in global order.
+#[derive(Clone)]
+pub struct EventFeed {
+    pool: PgPool,
+}
+
+impl EventFeed {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Up to `limit` events after position `after`, oldest first.
+    pub async fn read_after(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, FeedError> {
+        self.read_range(after, i64::MAX, limit).await
+    }
+
+    /// Up to `limit` events with `after < position <= until`, oldest first.
+    pub async fn read_range(
+        &self,
+        after: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, FeedError> {
+        let rows = sqlx::query(
+            "SELECT global_seq, aggregate_type, aggregate_id, event_type, recorded_at, payload::jsonb AS payload
+             FROM events WHERE global_seq > $1 AND global_seq <= $2 ORDER BY global_seq LIMIT $3",
+        )
+        .bind(after)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let seq: i64 = row.get("global_seq");
+                let aggregate_type: String = row.get("aggregate_type");
+                let payload: serde_json::Value = row.get("payload");
+                let event = AnyEvent::decode(&aggregate_type, payload)
+                    .map_err(|source| FeedError::Decode { seq, source })?;
+                Ok(RecordedEvent {
+                    seq,
+                    aggregate_type,
+                    aggregate_id: row.get("aggregate_id"),
+                    event_type: row.get("event_type"),
+                    recorded_at: row.get("recorded_at"),
+                    event,
+                })
+            })
+            .collect()
+    }
+
+    /// The position of the newest event (0 for an empty log).
+    pub async fn head(&self) -> Result<i64, FeedError> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT max(global_seq) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(head.unwrap_or(0))
+    }
+}
+
