@@ -1,1 +1,144 @@
-fn main() {}
+//! `facewatch`: one binary for every process of the system.
+
+mod config;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use facewatch_api::absence::{self, AbsencePolicy};
+use facewatch_api::AppState;
+use facewatch_projections::{replay, schema, Projector};
+use facewatch_store::{EventStore, PgPool, READ_SCHEMA};
+use tokio::sync::watch;
+
+use crate::config::Settings;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Event-sourced face-recognition attendance and workplace monitoring"
+)]
+struct Cli {
+    /// TOML settings file (default: config/facewatch.toml if it exists).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if needed, apply the event-store migrations, install the read models.
+    Migrate,
+    /// Run the API, the projections and the presence watcher.
+    Serve,
+    /// Rebuild every read model from the log into a scratch schema and compare with the live one.
+    /// Exits with status 1 if any read model differs.
+    Replay {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop the live read models and rebuild them from the event log (e.g. after a restore).
+    Rebuild,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.or_else(config::default_file).as_deref())?;
+    let pool = facewatch_store::connect(&settings.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the event store at {}",
+                redacted(&settings.database_url)
+            )
+        })?;
+    match cli.command {
+        Command::Migrate => {
+            schema::install(&pool, READ_SCHEMA, false).await?;
+            let projected = Projector::new(pool, READ_SCHEMA).catch_up(None).await?;
+            println!("event store and read models ready (projected up to event {projected})");
+        }
+        Command::Rebuild => {
+            schema::install(&pool, READ_SCHEMA, true).await?;
+            let projected = Projector::new(pool, READ_SCHEMA).catch_up(None).await?;
+            println!("read models rebuilt from the log (up to event {projected})");
+        }
+        Command::Replay { json } => {
+            schema::install(&pool, READ_SCHEMA, false).await?;
+            Projector::new(pool.clone(), READ_SCHEMA)
+                .catch_up(None)
+                .await?;
+            let report = replay::verify(&pool, READ_SCHEMA, "replay_audit").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("replayed {} events", report.position);
+                for t in &report.tables {
+                    let verdict = if t.matches { "match" } else { "DIFFERS" };
+                    println!(
+                        "{:<18} {:>8} rows  {}  {verdict}",
+                        t.table, t.live_rows, t.live_checksum
+                    );
+                }
+            }
+            if !report.all_match() {
+                std::process::exit(1);
+            }
+        }
+        Command::Serve => serve(settings, pool).await?,
+    }
+    Ok(())
+}
+
+async fn serve(settings: Settings, pool: PgPool) -> anyhow::Result<()> {
+    schema::install(&pool, READ_SCHEMA, false).await?;
+    let projector = Projector::new(pool.clone(), READ_SCHEMA);
+    projector.catch_up(None).await?;
+    let state = AppState::new(EventStore::new(pool), projector.clone());
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let policy = AbsencePolicy {
+        present_timeout_sec: settings.presence.present_timeout_sec,
+        check_every: Duration::from_secs(settings.presence.absence_check_interval_sec.into()),
+    };
+    let tasks = [
+        tokio::spawn(projector.run(until_stopped())),
+        tokio::spawn(absence::watch(state.clone(), policy, until_stopped())),
+    ];
+    let listener = tokio::net::TcpListener::bind(settings.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+    tracing::info!("facewatch listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, facewatch_api::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+    let _ = stop.send(true);
+    for task in tasks {
+        task.await?;
+    }
+    Ok(())
+}
+
+/// A database URL without its password, for error messages.
+fn redacted(url: &str) -> String {
+    facewatch_domain::camera::redact_url(url)
+}

@@ -228,7 +228,9 @@ mod tests {
             enabled: true,
             now: now(),
         };
-        assert!(when::<Camera>(added.clone(), on.clone()).unwrap().is_empty());
+        assert!(when::<Camera>(added.clone(), on.clone())
+            .unwrap()
+            .is_empty());
         let off = CameraCommand::SetEnabled {
             enabled: false,
             now: now(),
@@ -243,5 +245,36 @@ mod tests {
             when::<Camera>(removed, on).unwrap_err(),
             CameraError::NotFound
         );
+    }
+}
+
+/// A stream URL safe to show or log: credentials become `***`, the path and query go.
+/// `rtsp://admin:pw@10.0.0.5:554/stream?x=1` → `rtsp://***@10.0.0.5:554/…`
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<invalid url>".into();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let tail = if path.is_empty() { "" } else { "/…" };
+    format!("{scheme}://{host}{tail}")
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn credentials_and_paths_never_show() {
+        assert_eq!(
+            redact_url("rtsp://admin:p@ss@10.0.0.5:554/stream?token=x"),
+            "rtsp://***@10.0.0.5:554/…"
+        );
+        assert_eq!(redact_url("rtsp://cam.local"), "rtsp://cam.local");
+        assert_eq!(redact_url("file:///videos/demo.mp4"), "file:///…");
+        assert_eq!(redact_url("nonsense"), "<invalid url>");
     }
 }

@@ -216,7 +216,8 @@ impl Aggregate for Employee {
 
     fn apply(&mut self, event: Self::Event) {
         match event {
-            EmployeeEvent::Enrolled { profile, .. } | EmployeeEvent::ProfileUpdated { profile, .. } => {
+            EmployeeEvent::Enrolled { profile, .. }
+            | EmployeeEvent::ProfileUpdated { profile, .. } => {
                 if self.status == EmployeeStatus::Unknown {
                     self.status = EmployeeStatus::Active;
                 }

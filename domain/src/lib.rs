@@ -52,7 +52,9 @@ pub(crate) mod testing {
             aggregate.apply(event);
         }
         let sink = EventSink::default();
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             aggregate.handle(command, &(), &sink).await?;
             Ok(sink.collect().await)

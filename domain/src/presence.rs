@@ -63,7 +63,10 @@ pub enum PresenceCommand {
         snapshot_ref: Option<String>,
     },
     /// Issued periodically: records an exit if the employee has been unseen for `timeout_sec`.
-    CheckAbsence { now: DateTime<Utc>, timeout_sec: u32 },
+    CheckAbsence {
+        now: DateTime<Utc>,
+        timeout_sec: u32,
+    },
     CorrectAttendance {
         day: NaiveDate,
         first_in: Option<DateTime<Utc>>,
@@ -309,7 +312,10 @@ mod tests {
             Err(PresenceError::SightingBeforeExit { .. })
         ));
         // Coming back after the exit is a new entry.
-        assert_eq!(when::<Presence>(gone, sighting("09:30:00")).unwrap().len(), 2);
+        assert_eq!(
+            when::<Presence>(gone, sighting("09:30:00")).unwrap().len(),
+            2
+        );
     }
 
     #[test]

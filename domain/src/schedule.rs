@@ -364,7 +364,7 @@ impl Schedule {
                 }
             }
             ScheduleCommand::Resume { now } => {
-                if !self.current.paused_until.is_some_and(|until| until > now) {
+                if self.current.paused_until.is_none_or(|until| until <= now) {
                     return Err(ScheduleError::NotPaused);
                 }
                 ScheduleEvent::Resumed { effective_at: now }

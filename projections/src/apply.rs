@@ -39,9 +39,13 @@ pub(crate) async fn apply(
         }
         AnyEvent::Presence(e) => return presence(db, rec.seq, id, e, changes).await,
         AnyEvent::Maintenance(MaintenanceEvent::LogsReset { scope, window, .. }) => {
-            let range = "($1::timestamptz IS NULL OR {c} >= $1) AND ($2::timestamptz IS NULL OR {c} < $2)";
+            let range =
+                "($1::timestamptz IS NULL OR {c} >= $1) AND ($2::timestamptz IS NULL OR {c} < $2)";
             if scope.includes_events() {
-                let sql = format!("DELETE FROM event_log WHERE seq < $3 AND {}", range.replace("{c}", "at"));
+                let sql = format!(
+                    "DELETE FROM event_log WHERE seq < $3 AND {}",
+                    range.replace("{c}", "at")
+                );
                 sqlx::query(&sql)
                     .bind(window.from)
                     .bind(window.to)
@@ -50,7 +54,10 @@ pub(crate) async fn apply(
                     .await?;
             }
             if scope.includes_alerts() {
-                let sql = format!("DELETE FROM alerts WHERE {}", range.replace("{c}", "raised_at"));
+                let sql = format!(
+                    "DELETE FROM alerts WHERE {}",
+                    range.replace("{c}", "raised_at")
+                );
                 sqlx::query(&sql)
                     .bind(window.from)
                     .bind(window.to)
@@ -105,7 +112,10 @@ fn strip_secrets(value: &mut serde_json::Value) {
     if let Some(object) = value.as_object_mut() {
         for key in ["stream_url", "embedding"] {
             if object.remove(key).is_some() {
-                object.insert(key.to_string(), serde_json::Value::String("<redacted>".into()));
+                object.insert(
+                    key.to_string(),
+                    serde_json::Value::String("<redacted>".into()),
+                );
             }
         }
         object.values_mut().for_each(strip_secrets);
@@ -113,12 +123,6 @@ fn strip_secrets(value: &mut serde_json::Value) {
 }
 
 async fn employee(db: &mut PgConnection, id: &str, e: &EmployeeEvent) -> Result<(), sqlx::Error> {
-    let set_status = |status: &'static str, at: DateTime<Utc>| {
-        sqlx::query("UPDATE employees SET status = $2, updated_at = $3 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(status)
-            .bind(at)
-    };
     match e {
         EmployeeEvent::Enrolled { profile, at } => {
             sqlx::query("INSERT INTO employees VALUES ($1, $2, $3, $4, 'ACTIVE', 0, $5, $5)")
@@ -152,28 +156,36 @@ async fn employee(db: &mut PgConnection, id: &str, e: &EmployeeEvent) -> Result<
             sqlx::query("INSERT INTO face_templates VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(template_id)
                 .bind(id)
-                .bind(serde_json::to_value(pose).unwrap().as_str().unwrap_or_default().to_string())
+                .bind(
+                    serde_json::to_value(pose)
+                        .unwrap()
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
                 .bind(model_id)
                 .bind(embedding)
                 .bind(at)
                 .execute(&mut *db)
                 .await?;
-            sqlx::query("UPDATE employees SET templates = templates + 1, updated_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(at)
-                .execute(db)
-                .await?;
+            sqlx::query(
+                "UPDATE employees SET templates = templates + 1, updated_at = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(db)
+            .await?;
         }
         EmployeeEvent::Deactivated { at } => {
-            set_status("INACTIVE", *at).execute(db).await?;
+            set_status(db, id, "INACTIVE", *at).await?;
         }
         EmployeeEvent::Reactivated { at } => {
-            set_status("ACTIVE", *at).execute(db).await?;
+            set_status(db, id, "ACTIVE", *at).await?;
         }
         EmployeeEvent::Deleted { at } => {
             // The row stays (status DELETED) so that history keeps the name; templates and live
             // presence go.
-            set_status("DELETED", *at).execute(&mut *db).await?;
+            set_status(db, id, "DELETED", *at).await?;
             sqlx::query("DELETE FROM face_templates WHERE employee_id = $1")
                 .bind(id)
                 .execute(&mut *db)
@@ -184,6 +196,21 @@ async fn employee(db: &mut PgConnection, id: &str, e: &EmployeeEvent) -> Result<
                 .await?;
         }
     }
+    Ok(())
+}
+
+async fn set_status(
+    db: &mut PgConnection,
+    id: &str,
+    status: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE employees SET status = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(at)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -207,13 +234,15 @@ async fn camera(db: &mut PgConnection, id: &str, e: &CameraEvent) -> Result<(), 
                 .await?;
         }
         CameraEvent::Renamed { name, location, at } => {
-            sqlx::query("UPDATE cameras SET name = $2, location = $3, updated_at = $4 WHERE id = $1")
-                .bind(id)
-                .bind(name)
-                .bind(location)
-                .bind(at)
-                .execute(db)
-                .await?;
+            sqlx::query(
+                "UPDATE cameras SET name = $2, location = $3, updated_at = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(location)
+            .bind(at)
+            .execute(db)
+            .await?;
         }
         CameraEvent::StreamUrlChanged { stream_url, at } => {
             sqlx::query("UPDATE cameras SET stream_url = $2, updated_at = $3 WHERE id = $1")
@@ -362,6 +391,9 @@ async fn presence(
             .bind(snapshot_ref)
             .execute(&mut *db)
             .await?;
+            changes.push(Change::Presence {
+                employee_id: employee_id.into(),
+            });
             changes.push(Change::Attendance {
                 employee_id: employee_id.into(),
                 day,

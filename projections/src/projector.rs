@@ -83,6 +83,15 @@ impl Projector {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            // One notice per changed thing per batch (a sighting and its entry are one change).
+            let mut seen = Vec::with_capacity(changes.len());
+            changes.retain(|c| {
+                let new = !seen.contains(c);
+                if new {
+                    seen.push(c.clone());
+                }
+                new
+            });
             for change in changes {
                 // Nobody listening is fine.
                 let _ = self.changes.send(change);

@@ -125,16 +125,20 @@ pub async fn employee(pool: &PgPool, id: &str) -> Result<Option<EmployeeView>, s
 }
 
 pub async fn cameras(pool: &PgPool) -> Result<Vec<CameraView>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, location, stream_url, enabled, added_at FROM cameras ORDER BY name, id")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(
+        "SELECT id, name, location, stream_url, enabled, added_at FROM cameras ORDER BY name, id",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn camera(pool: &PgPool, id: &str) -> Result<Option<CameraView>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, location, stream_url, enabled, added_at FROM cameras WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(
+        "SELECT id, name, location, stream_url, enabled, added_at FROM cameras WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// The schedule in force now (the newest version), or the built-in default.
@@ -216,7 +220,10 @@ pub async fn alert(pool: &PgPool, id: i64) -> Result<Option<AlertView>, sqlx::Er
         .await
 }
 
-pub async fn events(pool: &PgPool, filter: &EventFilter) -> Result<Vec<EventLogEntry>, sqlx::Error> {
+pub async fn events(
+    pool: &PgPool,
+    filter: &EventFilter,
+) -> Result<Vec<EventLogEntry>, sqlx::Error> {
     sqlx::query_as(
         "SELECT seq, at, recorded_at, aggregate_type, aggregate_id, event_type, employee_id, camera_id, payload
          FROM event_log

@@ -45,7 +45,11 @@ impl ReplayReport {
 
 /// Rebuilds `scratch` from the log and compares it with `live`. The live projector is held at one
 /// position (its checkpoint row is locked) while the tables are compared.
-pub async fn verify(pool: &PgPool, live: &str, scratch: &str) -> Result<ReplayReport, ProjectionError> {
+pub async fn verify(
+    pool: &PgPool,
+    live: &str,
+    scratch: &str,
+) -> Result<ReplayReport, ProjectionError> {
     let (live, scratch) = (checked_schema(live)?, checked_schema(scratch)?);
     install(pool, scratch, true).await?;
     let replayer = Projector::new(pool.clone(), scratch);
@@ -89,7 +93,7 @@ pub async fn verify(pool: &PgPool, live: &str, scratch: &str) -> Result<ReplayRe
 
 /// Row count and an order-independent checksum of a table's full contents.
 async fn fingerprint(
-    db: &mut sqlx::PgConnection,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     schema: &str,
     table: &str,
 ) -> Result<(i64, String), sqlx::Error> {
@@ -97,7 +101,7 @@ async fn fingerprint(
         "SELECT count(*) AS n, coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') AS sum
          FROM {schema}.{table} t"
     ))
-    .fetch_one(db)
+    .fetch_one(&mut **tx)
     .await?;
     Ok((row.get("n"), row.get("sum")))
 }

@@ -6,9 +6,9 @@ const READ_MODEL_SQL: &str = include_str!("../../migrations/read_model/schema.sq
 
 /// Fingerprint of the read-model DDL (FNV-1a), stored in the checkpoint row.
 pub fn model_version() -> String {
-    let hash = READ_MODEL_SQL
-        .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+    let hash = READ_MODEL_SQL.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
     format!("{hash:016x}")
 }
 
@@ -17,16 +17,23 @@ pub fn checked_schema(schema: &str) -> Result<&str, sqlx::Error> {
     let valid = !schema.is_empty()
         && schema.len() < 64
         && schema.starts_with(|c: char| c.is_ascii_lowercase())
-        && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if valid {
         Ok(schema)
     } else {
-        Err(sqlx::Error::Protocol(format!("invalid schema name {schema:?}")))
+        Err(sqlx::Error::Protocol(format!(
+            "invalid schema name {schema:?}"
+        )))
     }
 }
 
 /// Points the transaction's unqualified table names at `schema` (then `public` for the events).
-pub async fn use_schema(tx: &mut Transaction<'_, Postgres>, schema: &str) -> Result<(), sqlx::Error> {
+pub async fn use_schema(
+    tx: &mut Transaction<'_, Postgres>,
+    schema: &str,
+) -> Result<(), sqlx::Error> {
     let schema = checked_schema(schema)?;
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut **tx)
@@ -60,7 +67,10 @@ pub async fn install(pool: &PgPool, schema: &str, fresh: bool) -> Result<bool, s
         return Ok(false);
     }
     if exists {
-        tracing::info!(schema, "read model changed or rebuild requested: rebuilding from the log");
+        tracing::info!(
+            schema,
+            "read model changed or rebuild requested: rebuilding from the log"
+        );
     }
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&mut *tx)
@@ -69,7 +79,8 @@ pub async fn install(pool: &PgPool, schema: &str, fresh: bool) -> Result<bool, s
         .execute(&mut *tx)
         .await?;
     use_schema(&mut tx, schema).await?;
-    sqlx::raw_sql(READ_MODEL_SQL).execute(&mut *tx).await?;
+    // A plain string runs as a simple query: the whole multi-statement file at once.
+    sqlx::Executor::execute(&mut *tx, READ_MODEL_SQL).await?;
     sqlx::query("INSERT INTO checkpoint VALUES (1, 0, $1)")
         .bind(model_version())
         .execute(&mut *tx)

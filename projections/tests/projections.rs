@@ -92,7 +92,8 @@ async fn verdicts_keep_the_schedule_in_force_at_the_event() {
 
     // The office now decides Monday is a day off, from 13:00 on.
     let mut hours = WeeklyHours { days: [None; 7] };
-    hours.days[2] = Some(TimeRange::new(NaiveTime::MIN, NaiveTime::from_hms_opt(23, 0, 0).unwrap()).unwrap());
+    hours.days[2] =
+        Some(TimeRange::new(NaiveTime::MIN, NaiveTime::from_hms_opt(23, 0, 0).unwrap()).unwrap());
     let save = ScheduleCommand::Save {
         work_hours: hours,
         lunch: None,
@@ -106,19 +107,31 @@ async fn verdicts_keep_the_schedule_in_force_at_the_event() {
     absence_check(&store, "ana", t("14:05:00")).await;
     projector.catch_up(None).await.unwrap();
 
-    let report = replay::verify(&db.pool, READ_SCHEMA, "replay_audit").await.unwrap();
+    let report = replay::verify(&db.pool, READ_SCHEMA, "replay_audit")
+        .await
+        .unwrap();
     assert!(report.all_match(), "{report:#?}");
     let alerts = queries::alerts(&db.pool, t("00:00:00"), t("23:59:59"), None, false)
         .await
         .unwrap();
-    assert_eq!(alerts.len(), 1, "the old verdict stands after the change and the replay");
-    assert!(alerts[0].schedule.work_hours.days[0].is_some(), "stored with the old schedule");
+    assert_eq!(
+        alerts.len(),
+        1,
+        "the old verdict stands after the change and the replay"
+    );
+    assert!(
+        alerts[0].schedule.work_hours.days[0].is_some(),
+        "stored with the old schedule"
+    );
 
     let attendance = queries::attendance(&db.pool, day, day, None).await.unwrap();
     assert_eq!(attendance.len(), 1);
     assert_eq!(attendance[0].first_in, Some(t("10:00:00")));
     assert_eq!(attendance[0].last_out, Some(t("14:00:00")));
-    assert_eq!(attendance[0].first_in_camera.as_deref(), Some("Camera door"));
+    assert_eq!(
+        attendance[0].first_in_camera.as_deref(),
+        Some("Camera door")
+    );
     assert_eq!(attendance[0].entry_type, "AUTO");
     db.drop().await.unwrap();
 }
@@ -143,9 +156,15 @@ async fn manual_corrections_win_over_automatic_data_and_resets_hide_logs() {
     seen(&store, "bo", t("09:00:00")).await;
     absence_check(&store, "bo", t("09:05:00")).await;
     projector.catch_up(None).await.unwrap();
-    let rows = queries::attendance(&db.pool, day, day, Some("bo")).await.unwrap();
+    let rows = queries::attendance(&db.pool, day, day, Some("bo"))
+        .await
+        .unwrap();
     assert_eq!(rows[0].entry_type, "MANUAL");
-    assert_eq!(rows[0].first_in, Some(t("08:00:00")), "AUTO never overwrites MANUAL");
+    assert_eq!(
+        rows[0].first_in,
+        Some(t("08:00:00")),
+        "AUTO never overwrites MANUAL"
+    );
     assert_eq!(rows[0].last_out, None);
     assert_eq!(rows[0].note, "badge forgotten");
 
@@ -159,11 +178,18 @@ async fn manual_corrections_win_over_automatic_data_and_resets_hide_logs() {
         },
         now: t("18:00:00"),
     };
-    store.execute::<Maintenance>(MAINTENANCE_ID, reset).await.unwrap();
+    store
+        .execute::<Maintenance>(MAINTENANCE_ID, reset)
+        .await
+        .unwrap();
     projector.catch_up(None).await.unwrap();
     let (events_after, alerts_after) = queries::count_logs(&db.pool, None, None).await.unwrap();
     assert_eq!(alerts_after, 0);
-    assert_eq!(events_after, events_before + 1, "alerts-only reset keeps the event log");
+    assert_eq!(
+        events_after,
+        events_before + 1,
+        "alerts-only reset keeps the event log"
+    );
     let raw: i64 = sqlx::query_scalar("SELECT count(*) FROM public.events")
         .fetch_one(&db.pool)
         .await
@@ -181,13 +207,18 @@ async fn manual_corrections_win_over_automatic_data_and_resets_hide_logs() {
     .await
     .unwrap();
     assert!(!logged[0].payload.to_string().contains("secret"));
-    assert!(replay::verify(&db.pool, READ_SCHEMA, "replay_audit").await.unwrap().all_match());
+    assert!(replay::verify(&db.pool, READ_SCHEMA, "replay_audit")
+        .await
+        .unwrap()
+        .all_match());
     // A read model edited behind the log's back is caught by the audit, table by table.
     sqlx::query("UPDATE attendance SET note = 'edited by hand'")
         .execute(&db.pool)
         .await
         .unwrap();
-    let report = replay::verify(&db.pool, READ_SCHEMA, "replay_audit").await.unwrap();
+    let report = replay::verify(&db.pool, READ_SCHEMA, "replay_audit")
+        .await
+        .unwrap();
     let mismatched: Vec<&str> = report
         .tables
         .iter()
@@ -237,7 +268,10 @@ async fn thousands_of_events_replay_to_identical_read_models() {
     };
     tokio::join!(futures::future::join_all(writers), schedule_changes);
 
-    let head = facewatch_store::EventFeed::new(db.pool.clone()).head().await.unwrap();
+    let head = facewatch_store::EventFeed::new(db.pool.clone())
+        .head()
+        .await
+        .unwrap();
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM public.events")
         .fetch_one(&db.pool)
         .await
@@ -249,7 +283,9 @@ async fn thousands_of_events_replay_to_identical_read_models() {
     let _ = stop.send(());
     follower.await.unwrap();
 
-    let report = replay::verify(&db.pool, READ_SCHEMA, "replay_audit").await.unwrap();
+    let report = replay::verify(&db.pool, READ_SCHEMA, "replay_audit")
+        .await
+        .unwrap();
     assert!(report.all_match(), "{report:#?}");
     assert_eq!(report.position, head);
     let rows = |table: &str| {

@@ -24,7 +24,9 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
     }
     // Migrations run on a plain connection so that they always target `public`.
     let mut migration_conn = PgConnection::connect(url).await?;
-    sqlx::migrate!("../migrations").run(&mut migration_conn).await?;
+    sqlx::migrate!("../migrations")
+        .run(&mut migration_conn)
+        .await?;
     migration_conn.close().await?;
     let options = PgConnectOptions::from_str(url)?
         .options([("search_path", format!("{READ_SCHEMA},public"))]);

@@ -37,7 +37,11 @@ impl EventFeed {
     }
 
     /// Up to `limit` events after position `after`, oldest first.
-    pub async fn read_after(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, FeedError> {
+    pub async fn read_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, FeedError> {
         self.read_range(after, i64::MAX, limit).await
     }
 
@@ -84,4 +88,3 @@ impl EventFeed {
         Ok(head.unwrap_or(0))
     }
 }
-

@@ -46,7 +46,11 @@ impl EventStore {
 
     /// Runs `command` on aggregate `id`. A concurrency conflict (another writer appended to the same
     /// aggregate first) reloads the aggregate and decides again, so no command is lost.
-    pub async fn execute<A>(&self, id: &str, command: A::Command) -> Result<(), CommandError<A::Error>>
+    pub async fn execute<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+    ) -> Result<(), CommandError<A::Error>>
     where
         A: Aggregate<Services = ()>,
         A::Command: Clone,

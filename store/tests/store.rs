@@ -25,11 +25,26 @@ async fn commands_append_events_in_global_order_and_rejections_write_nothing() {
     let db = ScratchDatabase::create("fw_store").await.unwrap();
     let pool = db.pool.clone();
     let store = EventStore::new(pool.clone());
-    store.execute::<Camera>("cam-1", add_camera()).await.unwrap();
-    let err = store.execute::<Camera>("cam-1", add_camera()).await.unwrap_err();
-    assert!(matches!(err, CommandError::Rejected(CameraError::AlreadyExists)));
     store
-        .execute::<Camera>("cam-1", CameraCommand::SetEnabled { enabled: false, now: now() })
+        .execute::<Camera>("cam-1", add_camera())
+        .await
+        .unwrap();
+    let err = store
+        .execute::<Camera>("cam-1", add_camera())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        CommandError::Rejected(CameraError::AlreadyExists)
+    ));
+    store
+        .execute::<Camera>(
+            "cam-1",
+            CameraCommand::SetEnabled {
+                enabled: false,
+                now: now(),
+            },
+        )
         .await
         .unwrap();
     let feed = EventFeed::new(pool.clone());
@@ -42,7 +57,9 @@ async fn commands_append_events_in_global_order_and_rejections_write_nothing() {
     assert!(!store.load::<Camera>("cam-1").await.unwrap().enabled);
 
     // The log is append-only at the database level too.
-    let update = sqlx::query("UPDATE events SET payload = '{}'").execute(&pool).await;
+    let update = sqlx::query("UPDATE events SET payload = '{}'")
+        .execute(&pool)
+        .await;
     assert!(update.unwrap_err().to_string().contains("immutable"));
     db.drop().await.unwrap();
 }
@@ -68,7 +85,10 @@ async fn concurrent_writers_on_one_aggregate_lose_nothing() {
     for result in futures::future::join_all(writers).await {
         result.unwrap().unwrap();
     }
-    let events = EventFeed::new(pool.clone()).read_after(0, 1000).await.unwrap();
+    let events = EventFeed::new(pool.clone())
+        .read_after(0, 1000)
+        .await
+        .unwrap();
     // 40 recognitions plus exactly one entry.
     assert_eq!(events.len(), 41);
     let mut tracks: Vec<u64> = events
@@ -79,11 +99,23 @@ async fn concurrent_writers_on_one_aggregate_lose_nothing() {
         })
         .collect();
     tracks.sort();
-    assert_eq!(tracks, (0..40).collect::<Vec<_>>(), "every sighting was kept");
+    assert_eq!(
+        tracks,
+        (0..40).collect::<Vec<_>>(),
+        "every sighting was kept"
+    );
     let entries = events
         .iter()
-        .filter(|e| matches!(e.event, AnyEvent::Presence(PresenceEvent::EmployeeEntered { .. })))
+        .filter(|e| {
+            matches!(
+                e.event,
+                AnyEvent::Presence(PresenceEvent::EmployeeEntered { .. })
+            )
+        })
         .count();
-    assert_eq!(entries, 1, "conflicts were re-decided, not blindly re-appended");
+    assert_eq!(
+        entries, 1,
+        "conflicts were re-decided, not blindly re-appended"
+    );
     db.drop().await.unwrap();
 }

@@ -1,0 +1,361 @@
+//! GraphQL object types, built from the read-model views.
+
+use async_graphql::{Enum, SimpleObject};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use facewatch_domain::camera::redact_url;
+use facewatch_domain::schedule::ScheduleSnapshot;
+use facewatch_projections::queries::{
+    AlertView, AttendanceView, CameraView, EmployeeView, EventLogEntry,
+};
+use facewatch_projections::replay::{ReplayReport, TableAudit};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "facewatch_domain::schedule::Mode")]
+pub enum Mode {
+    Auto,
+    Manual,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "facewatch_domain::schedule::MonitoringState")]
+pub enum MonitoringState {
+    Active,
+    OffHours,
+    LunchBreak,
+    Paused,
+    TrackingOff,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "facewatch_domain::employee::Pose")]
+pub enum Pose {
+    Front,
+    Left,
+    Right,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "facewatch_domain::maintenance::LogScope")]
+pub enum LogScope {
+    Events,
+    Alerts,
+    Both,
+}
+
+/// Correction sources a client may write (AUTO is the cameras').
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum CorrectionType {
+    Manual,
+    System,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+pub const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+#[derive(SimpleObject)]
+pub struct Presence {
+    pub present: bool,
+    /// When the employee last entered (if present) or left (if absent).
+    pub since: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub camera_id: Option<String>,
+    pub camera_name: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct Employee {
+    pub id: String,
+    pub name: String,
+    pub code: String,
+    pub department: String,
+    /// ACTIVE, INACTIVE or DELETED.
+    pub status: String,
+    pub face_templates: i32,
+    pub enrolled_at: DateTime<Utc>,
+    pub presence: Presence,
+}
+
+impl From<EmployeeView> for Employee {
+    fn from(v: EmployeeView) -> Self {
+        Self {
+            presence: Presence {
+                present: v.present.unwrap_or(false),
+                since: v.since,
+                last_seen: v.last_seen,
+                camera_id: v.camera_id,
+                camera_name: v.camera_name,
+            },
+            id: v.id,
+            name: v.name,
+            code: v.code,
+            department: v.department,
+            status: v.status,
+            face_templates: v.templates,
+            enrolled_at: v.enrolled_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Camera {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub enabled: bool,
+    /// The stream address with credentials and path removed; the real one never leaves the server.
+    pub stream_url_redacted: String,
+    pub added_at: DateTime<Utc>,
+}
+
+impl From<CameraView> for Camera {
+    fn from(v: CameraView) -> Self {
+        Self {
+            stream_url_redacted: redact_url(&v.stream_url),
+            id: v.id,
+            name: v.name,
+            location: v.location,
+            enabled: v.enabled,
+            added_at: v.added_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct DayHours {
+    pub weekday: Weekday,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub crosses_midnight: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct TimeWindow {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+#[derive(SimpleObject)]
+pub struct Schedule {
+    /// When this version took effect (null: the built-in default).
+    pub effective_at: Option<DateTime<Utc>>,
+    pub work_hours: Vec<DayHours>,
+    pub lunch: Option<TimeWindow>,
+    pub timezone: String,
+    pub mode: Mode,
+    pub manual_tracking: bool,
+    pub paused_until: Option<DateTime<Utc>>,
+    pub alert_min_interval_sec: u32,
+    /// The monitoring state under this schedule at `stateAt`.
+    pub monitoring_state: MonitoringState,
+    pub state_at: DateTime<Utc>,
+}
+
+impl Schedule {
+    pub fn at(snapshot: &ScheduleSnapshot, at: DateTime<Utc>) -> Self {
+        Self {
+            effective_at: snapshot.effective_at,
+            work_hours: snapshot
+                .work_hours
+                .days
+                .iter()
+                .zip(WEEKDAYS)
+                .filter_map(|(range, weekday)| {
+                    range.map(|r| DayHours {
+                        weekday,
+                        start: r.start,
+                        end: r.end,
+                        crosses_midnight: r.crosses_midnight(),
+                    })
+                })
+                .collect(),
+            lunch: snapshot.lunch.map(|l| TimeWindow {
+                start: l.start,
+                end: l.end,
+            }),
+            timezone: snapshot.timezone.name().to_string(),
+            mode: snapshot.mode.into(),
+            manual_tracking: snapshot.manual_tracking,
+            paused_until: snapshot.paused_until,
+            alert_min_interval_sec: snapshot.alert_min_interval_sec,
+            monitoring_state: snapshot.state_at(at).into(),
+            state_at: at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AttendanceRecord {
+    pub employee_id: String,
+    pub employee_name: String,
+    pub employee_code: String,
+    pub department: String,
+    pub day: NaiveDate,
+    pub first_in: Option<DateTime<Utc>>,
+    pub first_in_camera: Option<String>,
+    /// Snapshot reference of the First In photo (served by the files API).
+    pub first_in_photo: Option<String>,
+    pub last_out: Option<DateTime<Utc>>,
+    pub last_out_camera: Option<String>,
+    pub last_out_photo: Option<String>,
+    /// AUTO, MANUAL or SYSTEM.
+    pub entry_type: String,
+    pub note: String,
+}
+
+impl From<AttendanceView> for AttendanceRecord {
+    fn from(v: AttendanceView) -> Self {
+        Self {
+            employee_id: v.employee_id,
+            employee_name: v.employee_name,
+            employee_code: v.employee_code,
+            department: v.department,
+            day: v.day,
+            first_in: v.first_in,
+            first_in_camera: v.first_in_camera,
+            first_in_photo: v.first_in_photo,
+            last_out: v.last_out,
+            last_out_camera: v.last_out_camera,
+            last_out_photo: v.last_out_photo,
+            entry_type: v.entry_type,
+            note: v.note,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Alert {
+    pub id: i64,
+    pub employee_id: String,
+    pub employee_name: String,
+    pub camera_id: String,
+    pub camera_name: Option<String>,
+    /// When the employee left (last seen).
+    pub raised_at: DateTime<Utc>,
+    /// When the absence became known (absence timeout expired).
+    pub detected_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub open: bool,
+    pub reason: String,
+    /// The schedule in force when the employee left, kept with the alert for ever.
+    pub schedule: Schedule,
+}
+
+impl From<AlertView> for Alert {
+    fn from(v: AlertView) -> Self {
+        Self {
+            schedule: Schedule::at(&v.schedule.0, v.raised_at),
+            open: v.resolved_at.is_none(),
+            id: v.id,
+            employee_id: v.employee_id,
+            employee_name: v.employee_name,
+            camera_id: v.camera_id,
+            camera_name: v.camera_name,
+            raised_at: v.raised_at,
+            detected_at: v.detected_at,
+            resolved_at: v.resolved_at,
+            reason: v.reason,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct EventEntry {
+    /// Position in the event log.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub event_type: String,
+    pub employee_id: Option<String>,
+    pub camera_id: Option<String>,
+    pub payload: async_graphql::Json<serde_json::Value>,
+}
+
+impl From<EventLogEntry> for EventEntry {
+    fn from(v: EventLogEntry) -> Self {
+        Self {
+            seq: v.seq,
+            at: v.at,
+            recorded_at: v.recorded_at,
+            aggregate_type: v.aggregate_type,
+            aggregate_id: v.aggregate_id,
+            event_type: v.event_type,
+            employee_id: v.employee_id,
+            camera_id: v.camera_id,
+            payload: async_graphql::Json(v.payload),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct SystemStatus {
+    pub started_at: DateTime<Utc>,
+    pub uptime_seconds: i64,
+    /// Position of the newest event in the log.
+    pub events_stored: i64,
+    /// Position the read models have reached.
+    pub projected_up_to: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct ResetResult {
+    pub event_rows: i64,
+    pub alert_rows: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct TableAuditResult {
+    pub table: String,
+    pub live_rows: i64,
+    pub replayed_rows: i64,
+    pub live_checksum: String,
+    pub replayed_checksum: String,
+    pub matches: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct ReplayAudit {
+    pub position: i64,
+    pub all_match: bool,
+    pub tables: Vec<TableAuditResult>,
+}
+
+impl From<ReplayReport> for ReplayAudit {
+    fn from(r: ReplayReport) -> Self {
+        Self {
+            position: r.position,
+            all_match: r.all_match(),
+            tables: r
+                .tables
+                .into_iter()
+                .map(|t: TableAudit| TableAuditResult {
+                    table: t.table,
+                    live_rows: t.live_rows,
+                    replayed_rows: t.replayed_rows,
+                    live_checksum: t.live_checksum,
+                    replayed_checksum: t.replayed_checksum,
+                    matches: t.matches,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The whole backbone over the wire: a real HTTP server on 127.0.0.1, a real PostgreSQL, a real
+//! graphql-transport-ws subscription. Enrol, add a camera, post sightings, watch presence and alerts
+//! change live, query attendance, and prove the read models replay exactly.
+
+use std::time::Duration;
+
+use facewatch_api::absence::{self, AbsencePolicy};
+use facewatch_api::AppState;
+use facewatch_projections::{schema, Projector};
+use facewatch_store::{EventStore, ScratchDatabase, READ_SCHEMA};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Server {
+    async fn start(db: &ScratchDatabase) -> Self {
+        schema::install(&db.pool, READ_SCHEMA, false).await.unwrap();
+        let projector = Projector::new(db.pool.clone(), READ_SCHEMA);
+        let state = AppState::new(EventStore::new(db.pool.clone()), projector.clone());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until = move || {
+            let mut s = stopped.clone();
+            async move {
+                let _ = s.wait_for(|v| *v).await;
+            }
+        };
+        tokio::spawn(projector.run(until()));
+        let policy = AbsencePolicy {
+            present_timeout_sec: 1,
+            check_every: Duration::from_millis(200),
+        };
+        tokio::spawn(absence::watch(state.clone(), policy, until()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let app = facewatch_api::router(state);
+        let mut stopped = stop.subscribe();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|v| *v).await;
+                })
+                .await
+                .unwrap()
+        });
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            stop,
+        }
+    }
+
+    async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.http
+            .post(format!("http://{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn ok(&self, query: &str, variables: Value) -> Value {
+        let response = self.gql(query, variables).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        response["data"].clone()
+    }
+
+    /// Opens a graphql-transport-ws subscription and returns a function that awaits its next payload.
+    async fn subscribe(&self, query: &str) -> Subscription {
+        let mut request = format!("ws://{}/graphql/ws", self.base)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        ws.send(Message::text(
+            json!({"type": "connection_init"}).to_string(),
+        ))
+        .await
+        .unwrap();
+        let ack = ws.next().await.unwrap().unwrap();
+        assert!(ack.to_text().unwrap().contains("connection_ack"));
+        let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": query}});
+        ws.send(Message::text(subscribe.to_string())).await.unwrap();
+        // The protocol has no "subscribed" acknowledgement: give the server a moment to attach
+        // the stream before the test makes changes.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Subscription { ws }
+    }
+}
+
+struct Subscription {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Subscription {
+    async fn next(&mut self) -> Value {
+        let wait = async {
+            loop {
+                let message = self.ws.next().await.unwrap().unwrap();
+                let Ok(text) = message.to_text() else {
+                    continue;
+                };
+                let value: Value = serde_json::from_str(text).unwrap();
+                if value["type"] == "next" {
+                    return value["payload"]["data"].clone();
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(15), wait)
+            .await
+            .expect("subscription delivered nothing within 15 s")
+    }
+}
+
+async fn event_count(db: &ScratchDatabase) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM public.events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn enrol_sight_watch_alerts_live_and_replay() {
+    let db = ScratchDatabase::create("fw_api").await.unwrap();
+    let server = Server::start(&db).await;
+
+    let data = server
+        .ok(
+            "mutation($i: EmployeeInput!) { enrollEmployee(input: $i) { id name code presence { present } } }",
+            json!({"i": {"name": "Ana Lopez", "code": "E-001", "department": "Ops"}}),
+        )
+        .await;
+    let ana = data["enrollEmployee"]["id"].as_str().unwrap().to_string();
+    assert_eq!(data["enrollEmployee"]["presence"]["present"], false);
+    let data = server
+        .ok(
+            "mutation { addCamera(input: {id: \"CAM1\", name: \"Main door\", location: \"Lobby\", streamUrl: \"rtsp://admin:hunter2@10.0.0.7:554/live\"}) { id streamUrlRedacted enabled } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["addCamera"]["streamUrlRedacted"],
+        "rtsp://***@10.0.0.7:554/…"
+    );
+    // Make monitoring active whatever time the test runs: manual mode, tracking on.
+    server
+        .ok(
+            "mutation { setScheduleMode(mode: MANUAL) { mode } }",
+            json!({}),
+        )
+        .await;
+    let data = server
+        .ok(
+            "mutation { setManualTracking(on: true) { monitoringState } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["setManualTracking"]["monitoringState"], "ACTIVE");
+
+    let mut presence = server
+        .subscribe("subscription { presenceChanged { id presence { present cameraName } } }")
+        .await;
+    let mut raised = server
+        .subscribe(
+            "subscription { alertRaised { id employeeName cameraName open schedule { mode } } }",
+        )
+        .await;
+    let mut resolved = server
+        .subscribe("subscription { alertResolved { id open resolvedAt } }")
+        .await;
+
+    let sighting =
+        "mutation($i: SightingInput!) { recordSighting(input: $i) { presence { present } } }";
+    let input =
+        json!({"i": {"employeeId": ana, "cameraId": "CAM1", "similarity": 0.82, "trackId": 3}});
+    let data = server.ok(sighting, input.clone()).await;
+    assert_eq!(data["recordSighting"]["presence"]["present"], true);
+    let live = presence.next().await;
+    assert_eq!(live["presenceChanged"]["id"], ana.as_str());
+    assert_eq!(live["presenceChanged"]["presence"]["present"], true);
+    assert_eq!(
+        live["presenceChanged"]["presence"]["cameraName"],
+        "Main door"
+    );
+
+    // Unseen for longer than the 1 s timeout: exit during active monitoring → alert, live.
+    let alert = raised.next().await;
+    assert_eq!(alert["alertRaised"]["employeeName"], "Ana Lopez");
+    assert_eq!(alert["alertRaised"]["open"], true);
+    assert_eq!(alert["alertRaised"]["schedule"]["mode"], "MANUAL");
+    let gone = presence.next().await;
+    assert_eq!(gone["presenceChanged"]["presence"]["present"], false);
+
+    // Coming back resolves it.
+    server.ok(sighting, input).await;
+    let back = resolved.next().await;
+    assert_eq!(back["alertResolved"]["id"], alert["alertRaised"]["id"]);
+    assert_eq!(back["alertResolved"]["open"], false);
+
+    let data = server
+        .ok(
+            "query($d: NaiveDate!) { attendance(from: $d) { employeeName firstIn firstInCamera lastOut entryType } openAlerts { id } }",
+            json!({"d": chrono::Utc::now().date_naive()}),
+        )
+        .await;
+    let row = &data["attendance"][0];
+    assert_eq!(row["employeeName"], "Ana Lopez");
+    assert_eq!(row["firstInCamera"], "Main door");
+    assert_eq!(row["entryType"], "AUTO");
+    assert!(row["firstIn"].is_string() && row["lastOut"].is_string());
+    assert_eq!(data["openAlerts"].as_array().unwrap().len(), 0);
+
+    let audit = server
+        .ok(
+            "mutation { runReplayAudit { allMatch position tables { table matches } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(audit["runReplayAudit"]["allMatch"], true, "{audit}");
+    assert!(audit["runReplayAudit"]["position"].as_i64().unwrap() >= 8);
+    let _ = server.stop.send(true);
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_input_is_a_clear_error_and_writes_nothing() {
+    let db = ScratchDatabase::create("fw_api").await.unwrap();
+    let server = Server::start(&db).await;
+    server
+        .ok(
+            "mutation { addCamera(input: {id: \"CAM1\", name: \"Door\", streamUrl: \"rtsp://cam/1\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    let before = event_count(&db).await;
+
+    let cases: [(&str, Value, &str); 9] = [
+        (
+            "mutation { recordSighting(input: {employeeId: \"ghost\", cameraId: \"CAM1\", similarity: 0.9}) { id } }",
+            json!({}),
+            "unknown active employee \"ghost\"",
+        ),
+        ("{ attendance(from: \"2026-02-30\") { day } }", json!({}), "NaiveDate"),
+        (
+            "{ attendance(from: \"2026-03-01\", to: \"2026-02-01\") { day } }",
+            json!({}),
+            "date range is inverted",
+        ),
+        ("{ employees { id ", json!({}), "expected"),
+        ("{ camera(id: \"nope\") { id } }", json!({}), "unknown camera \"nope\""),
+        (
+            "mutation { addCamera(input: {id: \"CAM2\", name: \"X\", streamUrl: \"ftp://cam\"}) { id } }",
+            json!({}),
+            "stream URL must start with",
+        ),
+        (
+            "mutation { saveSchedule(input: {workHours: [{weekday: MONDAY, start: \"25:00\", end: \"17:00\"}]}) { mode } }",
+            json!({}),
+            "is not a time of day",
+        ),
+        (
+            "mutation { saveSchedule(input: {workHours: [], timezone: \"Mars/Base\"}) { mode } }",
+            json!({}),
+            "unknown time zone",
+        ),
+        ("mutation { resumeSchedule { mode } }", json!({}), "not paused"),
+    ];
+    for (query, variables, expected) in cases {
+        let response = server.gql(query, variables).await;
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains(expected), "{query}\n→ {response}");
+    }
+    assert_eq!(
+        event_count(&db).await,
+        before,
+        "rejected input appended nothing"
+    );
+
+    // A duplicate employee code is refused too.
+    let enrol = "mutation { enrollEmployee(input: {name: \"A\", code: \"X1\"}) { id } }";
+    server.ok(enrol, json!({})).await;
+    let again = server.gql(enrol, json!({})).await;
+    assert!(again["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already in use"));
+    assert_eq!(again["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let _ = server.stop.send(true);
+    db.drop().await.unwrap();
+}

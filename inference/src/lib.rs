@@ -1,0 +1,47 @@
+//! Camera pipeline for facewatch: GStreamer decodes each camera, ONNX models
+//! (run by ONNX Runtime, CPU by default) find and embed faces, an IOU tracker
+//! with voting turns per-frame matches into one [`Recognition`] per person
+//! passing by.
+//!
+//! This crate knows nothing of the rest of facewatch: it takes a
+//! [`Gallery`] of `(employee_id, embedding)` templates and gives back
+//! [`Recognition`]s on a bounded channel, plus health and preview frames.
+//!
+//! ```no_run
+//! use std::sync::{Arc, RwLock};
+//! use facewatch_inference::{enrol_photo, CameraPipeline, FaceEngine, Gallery, InferenceConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let cfg = InferenceConfig::default();
+//! cfg.validate()?;
+//! let engine = Arc::new(FaceEngine::new(&cfg)?);
+//! let mut gallery = Gallery::new();
+//! gallery.insert("emp-1", enrol_photo(&engine, &cfg, &std::fs::read("alice.jpg")?)?)?;
+//! let gallery = Arc::new(RwLock::new(gallery));
+//! let mut camera = CameraPipeline::spawn("door", "rtsp://cam/stream", cfg, engine, gallery)?;
+//! let mut recognitions = camera.take_recognitions().unwrap();
+//! while let Some(r) = recognitions.recv().await {
+//!     println!("{} at {} ({:.2})", r.employee_id, r.at, r.similarity);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod detect;
+pub mod embed;
+pub mod engine;
+pub mod gallery;
+pub mod geometry;
+pub mod pipeline;
+pub mod quality;
+pub mod track;
+pub mod video;
+
+pub use config::{ConfigError, InferenceConfig, Provider, RtspProtocol};
+pub use detect::DetectedFace;
+pub use engine::{EngineError, FaceEngine};
+pub use gallery::{enrol_image, enrol_photo, EnrolError, Gallery, GalleryError, Match};
+pub use geometry::{align_face, BBox};
+pub use pipeline::{CameraPipeline, FaceLabel, FaceOverlay, PipelineError, Recognition};
+pub use quality::{QualityGate, QualityIssue};
+pub use video::{redact_url, CameraHealth, StreamState, VideoError};

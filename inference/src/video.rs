@@ -1,0 +1,533 @@
+//! Decoding a camera with GStreamer, one pipeline per camera:
+//!
+//! ```text
+//! uridecodebin uri=… (rtspsrc for rtsp://: protocols, latency, tcp-timeout)
+//!   ! videorate drop-only=true max-rate=<fps_target>
+//!   ! videoscale ! videoconvert
+//!   ! video/x-raw,format=RGB,width<=stream_max_width (aspect kept)
+//!   ! appsink max-buffers=1 drop=true   (newest frame wins, no queue)
+//! ```
+//!
+//! [`supervise`] keeps a stream open: it reconnects a failed, stalled or
+//! ended stream with exponential backoff and publishes [`CameraHealth`].
+//! Credentials in URLs never reach logs or errors ([`redact_url`]).
+
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+use image::RgbImage;
+use tokio::sync::watch;
+
+use crate::config::InferenceConfig;
+
+/// Replaces the user and password of every `scheme://user:pass@host` in
+/// `text` with `***`: `rtsp://admin:secret@10.0.0.5/live` becomes
+/// `rtsp://***@10.0.0.5/live`. Text without credentials is returned as is.
+pub fn redact_url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
+            })
+            .unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Why a stream could not deliver frames. Every text is redacted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum VideoError {
+    #[error("GStreamer is not available: {0}")]
+    Init(String),
+    #[error("{uri}: cannot build the pipeline: {reason}")]
+    Build { uri: String, reason: String },
+    #[error("{uri}: {message}")]
+    Stream { uri: String, message: String },
+    #[error("{uri}: end of stream")]
+    Ended { uri: String },
+    #[error("{uri}: no frame for {seconds:.1} s")]
+    Stalled { uri: String, seconds: f32 },
+}
+
+/// Initialises GStreamer once per process.
+pub fn init_gstreamer() -> Result<(), VideoError> {
+    gst::init().map_err(|e| VideoError::Init(e.to_string()))
+}
+
+/// The size frames are scaled to: at most `max_width` wide (never enlarged),
+/// aspect ratio kept, both sides even (rounded down).
+pub fn output_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
+    let even = |v: f64| ((v / 2.0).floor() as u32).max(1) * 2;
+    if width <= max_width {
+        return (even(width as f64), even(height as f64));
+    }
+    let scale = max_width as f64 / width as f64;
+    (even(max_width as f64), even(height as f64 * scale))
+}
+
+/// One open GStreamer pipeline delivering RGB frames.
+pub struct VideoSource {
+    pipeline: gst::Pipeline,
+    appsink: gst_app::AppSink,
+    bus: gst::Bus,
+    uri: String,
+}
+
+impl VideoSource {
+    /// Builds the pipeline for `uri` (any URI uridecodebin can play: rtsp://,
+    /// file://, http://) and starts it. Connection errors arrive later, from
+    /// [`VideoSource::next_frame`].
+    pub fn open(uri: &str, cfg: &InferenceConfig) -> Result<Self, VideoError> {
+        init_gstreamer()?;
+        let redacted = redact_url(uri);
+        let build_error = |reason: String| VideoError::Build {
+            uri: redacted.clone(),
+            reason: redact_url(&reason),
+        };
+        let make = |factory: &str| {
+            gst::ElementFactory::make(factory).build().map_err(|_| {
+                build_error(format!(
+                    "GStreamer element `{factory}` is missing (run scripts/setup-inference.sh)"
+                ))
+            })
+        };
+        let decode = make("uridecodebin")?;
+        decode.set_property("uri", uri);
+        let rate = make("videorate")?;
+        rate.set_property("drop-only", true);
+        rate.set_property("max-rate", cfg.fps_target as i32);
+        let scale = make("videoscale")?;
+        let convert = make("videoconvert")?;
+        let filter = make("capsfilter")?;
+        filter.set_property(
+            "caps",
+            gst_video::VideoCapsBuilder::new()
+                .format(gst_video::VideoFormat::Rgb)
+                .build(),
+        );
+        let appsink = gst_app::AppSink::builder()
+            .max_buffers(1)
+            .drop(true)
+            .sync(true)
+            .build();
+
+        let pipeline = gst::Pipeline::new();
+        pipeline
+            .add_many([
+                &decode,
+                &rate,
+                &scale,
+                &convert,
+                &filter,
+                appsink.upcast_ref(),
+            ])
+            .map_err(|e| build_error(e.to_string()))?;
+        gst::Element::link_many([&rate, &scale, &convert, &filter, appsink.upcast_ref()])
+            .map_err(|e| build_error(e.to_string()))?;
+
+        let (protocols, latency, tcp_timeout_us) = (
+            cfg.rtsp_protocol.as_gst_flags(),
+            cfg.gst_latency_ms,
+            cfg.stall_timeout_ms * 1000,
+        );
+        decode.connect("source-setup", false, move |args| {
+            if let Ok(source) = args[1].get::<gst::Element>() {
+                if source.factory().is_some_and(|f| f.name() == "rtspsrc") {
+                    source.set_property_from_str("protocols", protocols);
+                    source.set_property("latency", latency);
+                    source.set_property("tcp-timeout", tcp_timeout_us);
+                }
+            }
+            None
+        });
+
+        let max_width = cfg.stream_max_width;
+        let rate_weak = rate.downgrade();
+        let filter_weak = filter.downgrade();
+        decode.connect_pad_added(move |_, pad| {
+            let (Some(rate), Some(filter)) = (rate_weak.upgrade(), filter_weak.upgrade()) else {
+                return;
+            };
+            let Some(caps) = pad.current_caps().or_else(|| Some(pad.query_caps(None))) else {
+                return;
+            };
+            let Some(s) = caps.structure(0) else { return };
+            if !s.name().starts_with("video/") {
+                return; // audio and other streams are left unlinked
+            }
+            let Some(sink) = rate.static_pad("sink") else {
+                return;
+            };
+            if sink.is_linked() {
+                return;
+            }
+            if let (Ok(w), Ok(h)) = (s.get::<i32>("width"), s.get::<i32>("height")) {
+                let (tw, th) = output_size(w.max(1) as u32, h.max(1) as u32, max_width);
+                filter.set_property(
+                    "caps",
+                    gst_video::VideoCapsBuilder::new()
+                        .format(gst_video::VideoFormat::Rgb)
+                        .width(tw as i32)
+                        .height(th as i32)
+                        .pixel_aspect_ratio(gst::Fraction::new(1, 1))
+                        .build(),
+                );
+            }
+            if let Err(e) = pad.link(&sink) {
+                tracing::warn!(error = ?e, "cannot link decoded video");
+            }
+        });
+
+        let bus = pipeline
+            .bus()
+            .ok_or_else(|| build_error("pipeline has no bus".into()))?;
+        let source = Self {
+            pipeline,
+            appsink,
+            bus,
+            uri: redacted.clone(),
+        };
+        if source.pipeline.set_state(gst::State::Playing).is_err() {
+            // The reason is on the bus (file missing, bad URI scheme, ...).
+            return Err(source.bus_error().unwrap_or(VideoError::Stream {
+                uri: redacted,
+                message: "cannot start the stream".into(),
+            }));
+        }
+        Ok(source)
+    }
+
+    /// The newest frame, waiting at most `timeout`; `Ok(None)` when none came
+    /// in time, `Err` when the stream failed or ended.
+    pub fn next_frame(&self, timeout: Duration) -> Result<Option<RgbImage>, VideoError> {
+        if let Some(err) = self.bus_error() {
+            return Err(err);
+        }
+        let clock = gst::ClockTime::from_nseconds(timeout.as_nanos() as u64);
+        match self.appsink.try_pull_sample(clock) {
+            Some(sample) => self.to_rgb(&sample).map(Some),
+            None => {
+                if let Some(err) = self.bus_error() {
+                    return Err(err);
+                }
+                if self.appsink.is_eos() {
+                    return Err(VideoError::Ended {
+                        uri: self.uri.clone(),
+                    });
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The first error or end-of-stream waiting on the bus.
+    fn bus_error(&self) -> Option<VideoError> {
+        let msg = self
+            .bus
+            .pop_filtered(&[gst::MessageType::Error, gst::MessageType::Eos])?;
+        Some(match msg.view() {
+            gst::MessageView::Error(e) => {
+                let mut message = e.error().to_string();
+                if let Some(debug) = e.debug() {
+                    // The last line of the debug info usually names the cause.
+                    if let Some(line) = debug.lines().rev().find(|l| !l.trim().is_empty()) {
+                        message.push_str(" (");
+                        message.push_str(line.trim());
+                        message.push(')');
+                    }
+                }
+                VideoError::Stream {
+                    uri: self.uri.clone(),
+                    message: redact_url(&message),
+                }
+            }
+            _ => VideoError::Ended {
+                uri: self.uri.clone(),
+            },
+        })
+    }
+
+    fn to_rgb(&self, sample: &gst::Sample) -> Result<RgbImage, VideoError> {
+        let fail = |what: &str| VideoError::Stream {
+            uri: self.uri.clone(),
+            message: format!("bad frame: {what}"),
+        };
+        let caps = sample.caps().ok_or_else(|| fail("no caps"))?;
+        let info = gst_video::VideoInfo::from_caps(caps).map_err(|_| fail("unreadable caps"))?;
+        let buffer = sample.buffer().ok_or_else(|| fail("no buffer"))?;
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
+            .map_err(|_| fail("cannot map buffer"))?;
+        let (w, h) = (info.width() as usize, info.height() as usize);
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data(0).map_err(|_| fail("no plane"))?;
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        for row in 0..h {
+            let start = row * stride;
+            rgb.extend_from_slice(
+                data.get(start..start + w * 3)
+                    .ok_or_else(|| fail("short buffer"))?,
+            );
+        }
+        RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| fail("size mismatch"))
+    }
+}
+
+impl Drop for VideoSource {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Whether a camera is delivering frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamState {
+    /// Opening the stream, no frame yet.
+    Connecting,
+    /// Frames are arriving.
+    Online,
+    /// The stream failed; a reconnection is scheduled.
+    Offline,
+    /// The pipeline was stopped.
+    Stopped,
+}
+
+/// Health of one camera, published on a `watch` channel.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CameraHealth {
+    pub state: StreamState,
+    /// Frames analysed per second, measured over the last second or so.
+    pub fps: f32,
+    pub last_frame_at: Option<DateTime<Utc>>,
+    /// Connection attempts after the first one.
+    pub reconnects: u64,
+    /// The latest stream error (redacted), kept after recovery.
+    pub last_error: Option<String>,
+    /// Faces voted unknown (once per track).
+    pub unknown_faces: u64,
+    /// Recognitions dropped because the channel was full.
+    pub dropped_recognitions: u64,
+}
+
+impl Default for CameraHealth {
+    fn default() -> Self {
+        Self {
+            state: StreamState::Connecting,
+            fps: 0.0,
+            last_frame_at: None,
+            reconnects: 0,
+            last_error: None,
+            unknown_faces: 0,
+            dropped_recognitions: 0,
+        }
+    }
+}
+
+/// A stop request that wakes sleepers at once.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl StopSignal {
+    pub fn stop(&self) {
+        *crate::engine::lock(&self.stopped) = true;
+        self.wake.notify_all();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        *crate::engine::lock(&self.stopped)
+    }
+
+    /// Sleeps up to `timeout`; returns true when stopped.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let guard = crate::engine::lock(&self.stopped);
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, timeout, |stopped| !*stopped)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard
+    }
+}
+
+/// Measures frames per second over windows of about a second.
+struct FpsMeter {
+    window_start: Instant,
+    frames: u32,
+}
+
+impl FpsMeter {
+    fn new() -> Self {
+        Self {
+            window_start: Instant::now(),
+            frames: 0,
+        }
+    }
+
+    /// Counts a frame; returns the rate when a window closes.
+    fn tick(&mut self) -> Option<f32> {
+        self.frames += 1;
+        let elapsed = self.window_start.elapsed();
+        if elapsed < Duration::from_secs(1) {
+            return None;
+        }
+        let fps = self.frames as f32 / elapsed.as_secs_f32();
+        *self = Self::new();
+        Some(fps)
+    }
+}
+
+/// Runs the stream of `uri` until `stop`: opens it, hands each frame to
+/// `on_frame`, and on failure, stall or end of stream marks the camera
+/// offline and reconnects after an exponential backoff
+/// (`reconnect_initial_ms` doubling up to `reconnect_max_ms`, reset by the
+/// first frame of a connection).
+pub fn supervise(
+    uri: &str,
+    cfg: &InferenceConfig,
+    stop: &StopSignal,
+    health: &watch::Sender<CameraHealth>,
+    mut on_frame: impl FnMut(RgbImage, DateTime<Utc>),
+) {
+    let initial = Duration::from_millis(cfg.reconnect_initial_ms);
+    let max = Duration::from_millis(cfg.reconnect_max_ms);
+    let stall = Duration::from_millis(cfg.stall_timeout_ms);
+    let poll = Duration::from_millis(100);
+    let mut backoff = initial;
+    let mut attempts: u64 = 0;
+    while !stop.is_stopped() {
+        if attempts > 0 {
+            health.send_modify(|h| h.reconnects += 1);
+        }
+        attempts += 1;
+        health.send_modify(|h| {
+            h.state = StreamState::Connecting;
+            h.fps = 0.0;
+        });
+        let error = match VideoSource::open(uri, cfg) {
+            Err(e) => e,
+            Ok(source) => {
+                let mut meter = FpsMeter::new();
+                let mut last_frame = Instant::now();
+                let outcome = loop {
+                    if stop.is_stopped() {
+                        break None;
+                    }
+                    match source.next_frame(poll) {
+                        Ok(Some(frame)) => {
+                            let at = Utc::now();
+                            last_frame = Instant::now();
+                            backoff = initial;
+                            let fps = meter.tick();
+                            health.send_modify(|h| {
+                                if h.state != StreamState::Online {
+                                    tracing::info!(uri = %redact_url(uri), "camera online");
+                                }
+                                h.state = StreamState::Online;
+                                h.last_frame_at = Some(at);
+                                if let Some(fps) = fps {
+                                    h.fps = fps;
+                                }
+                            });
+                            on_frame(frame, at);
+                        }
+                        Ok(None) if last_frame.elapsed() >= stall => {
+                            break Some(VideoError::Stalled {
+                                uri: redact_url(uri),
+                                seconds: last_frame.elapsed().as_secs_f32(),
+                            })
+                        }
+                        Ok(None) => {}
+                        Err(e) => break Some(e),
+                    }
+                };
+                match outcome {
+                    Some(e) => e,
+                    None => break,
+                }
+            }
+        };
+        tracing::warn!(error = %error, retry_in_ms = backoff.as_millis() as u64, "camera offline");
+        health.send_modify(|h| {
+            h.state = StreamState::Offline;
+            h.fps = 0.0;
+            h.last_error = Some(error.to_string());
+        });
+        if stop.wait(backoff) {
+            break;
+        }
+        backoff = (backoff * 2).min(max);
+    }
+    health.send_modify(|h| {
+        h.state = StreamState::Stopped;
+        h.fps = 0.0;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(
+            redact_url("rtsp://admin:s3cr3t@10.0.0.5:554/stream1"),
+            "rtsp://***@10.0.0.5:554/stream1"
+        );
+        assert_eq!(redact_url("rtsp://user@cam/x"), "rtsp://***@cam/x");
+        assert_eq!(redact_url("rtsp://cam.local/live"), "rtsp://cam.local/live");
+        assert_eq!(redact_url("file:///videos/a.mp4"), "file:///videos/a.mp4");
+        assert_eq!(redact_url("rtsp://u:p@h"), "rtsp://***@h");
+        // A password containing '@' and errors quoting the URL.
+        assert_eq!(redact_url("rtsp://u:p@ss@h/x"), "rtsp://***@h/x");
+        assert_eq!(
+            redact_url("Could not open rtsp://a:b@h1/x and \"rtsp://c:d@h2\"."),
+            "Could not open rtsp://***@h1/x and \"rtsp://***@h2\"."
+        );
+        assert_eq!(redact_url("no url here"), "no url here");
+    }
+
+    #[test]
+    fn output_size_never_enlarges_and_keeps_aspect() {
+        assert_eq!(output_size(1920, 1080, 720), (720, 404));
+        assert_eq!(output_size(640, 480, 720), (640, 480));
+        assert_eq!(output_size(641, 481, 720), (640, 480));
+        assert_eq!(output_size(2560, 1440, 720), (720, 404));
+        assert_eq!(output_size(721, 541, 720), (720, 540));
+    }
+
+    #[test]
+    fn stop_signal_wakes_waiters() {
+        let stop = std::sync::Arc::new(StopSignal::default());
+        assert!(!stop.wait(Duration::from_millis(10)));
+        let s = stop.clone();
+        let t = std::thread::spawn(move || s.wait(Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        stop.stop();
+        assert!(t.join().unwrap());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(stop.is_stopped());
+    }
+}

@@ -1,0 +1,512 @@
+//! End to end: real GStreamer pipelines over a video file made from real face
+//! photos, a local RTSP server that goes away and comes back, and broken
+//! sources.
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use common::{config, engine, init_tracing, photo};
+use facewatch_inference::{
+    enrol_photo, CameraHealth, CameraPipeline, Gallery, InferenceConfig, Recognition, StreamState,
+};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_rtsp_server as rtsp;
+use gstreamer_rtsp_server::prelude::*;
+use image::imageops::{self, FilterType};
+use image::{Rgb, RgbImage};
+use tokio::sync::watch;
+
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 540;
+const FPS: u32 = 10;
+
+/// The part of `img` around its largest face, scaled so the face is about
+/// `face_px` wide: framing for the test video (the recognition under test
+/// runs later, on the decoded video).
+fn head_shot(img: &RgbImage, face_px: f32) -> RgbImage {
+    let faces = engine().detect(img).unwrap();
+    let face = faces
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        .expect("a face in every source photo");
+    let b = face.bbox.expanded(0.8, img.width(), img.height());
+    let crop = imageops::crop_imm(
+        img,
+        b.x1 as u32,
+        b.y1 as u32,
+        b.width() as u32,
+        b.height() as u32,
+    )
+    .to_image();
+    let scale = face_px / face.bbox.width();
+    let (w, h) = (
+        (crop.width() as f32 * scale) as u32,
+        (crop.height() as f32 * scale) as u32,
+    );
+    imageops::resize(
+        &crop,
+        w.min(WIDTH - 40),
+        h.min(HEIGHT),
+        FilterType::Triangle,
+    )
+}
+
+/// `seconds` of video of `people` side by side on a grey wall, drifting right a few
+/// pixels per frame (so the tracker has to follow them).
+fn frames_of(people: &[RgbImage], seconds: u32) -> Vec<RgbImage> {
+    (0..seconds * FPS)
+        .map(|i| {
+            let mut canvas = RgbImage::from_pixel(WIDTH, HEIGHT, Rgb([90, 95, 100]));
+            let total: u32 =
+                people.iter().map(|p| p.width()).sum::<u32>() + 40 * people.len() as u32;
+            let mut x = (WIDTH.saturating_sub(total)) / 2 + i * 2;
+            for p in people {
+                let y = (HEIGHT - p.height()) / 2;
+                imageops::overlay(&mut canvas, p, x as i64, y as i64);
+                x += p.width() + 40;
+            }
+            canvas
+        })
+        .collect()
+}
+
+/// Encodes `frames` to H.264 in MP4 with GStreamer (appsrc ! x264enc ! mp4mux).
+fn write_video(frames: &[RgbImage], path: &Path) {
+    gst::init().unwrap();
+    let caps = gst::Caps::builder("video/x-raw")
+        .field("format", "RGB")
+        .field("width", WIDTH as i32)
+        .field("height", HEIGHT as i32)
+        .field("framerate", gst::Fraction::new(FPS as i32, 1))
+        .build();
+    let src = gst_app::AppSrc::builder()
+        .caps(&caps)
+        .format(gst::Format::Time)
+        .build();
+    let pipeline = gst::Pipeline::new();
+    let encode = gst::parse::bin_from_description(
+        &format!(
+            "videoconvert ! x264enc speed-preset=ultrafast bitrate=3000 key-int-max={FPS} \
+             ! h264parse ! mp4mux ! filesink location={}",
+            path.display()
+        ),
+        true,
+    )
+    .unwrap();
+    pipeline
+        .add_many([src.upcast_ref::<gst::Element>(), encode.upcast_ref()])
+        .unwrap();
+    src.link(&encode).unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        let mut buffer = gst::Buffer::from_slice(frame.as_raw().clone());
+        let b = buffer.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_mseconds(i as u64 * 1000 / FPS as u64));
+        b.set_duration(gst::ClockTime::from_mseconds(1000 / FPS as u64));
+        src.push_buffer(buffer).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(120),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("encoder finished");
+    assert!(
+        matches!(msg.view(), gst::MessageView::Eos(_)),
+        "encoding failed: {msg:?}"
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+fn file_uri(path: &Path) -> String {
+    gst::glib::filename_to_uri(path, None).unwrap().to_string()
+}
+
+/// Waits until `pred` holds for the camera's health, or panics after `timeout`.
+async fn wait_health(
+    health: &mut watch::Receiver<CameraHealth>,
+    timeout: Duration,
+    what: &str,
+    pred: impl Fn(&CameraHealth) -> bool,
+) -> CameraHealth {
+    let result = tokio::time::timeout(timeout, health.wait_for(|h| pred(h)))
+        .await
+        .map(|r| r.map(|h| h.clone()));
+    match result {
+        Ok(Ok(h)) => h,
+        _ => panic!(
+            "timed out waiting for {what}; health: {:?}",
+            *health.borrow()
+        ),
+    }
+}
+
+fn gallery_of(people: &[(&str, &str)]) -> Arc<RwLock<Gallery>> {
+    let cfg = config();
+    let mut gallery = Gallery::new();
+    for (employee, photo_name) in people {
+        let bytes = common::photo_bytes(photo_name);
+        gallery
+            .insert(*employee, enrol_photo(&engine(), &cfg, &bytes).unwrap())
+            .unwrap();
+    }
+    Arc::new(RwLock::new(gallery))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recognises_enrolled_people_in_a_video_and_nobody_else() {
+    init_tracing();
+    // Enrolment photos differ from the photos in the video, except the
+    // astronaut, who appears mirrored.
+    let gallery = gallery_of(&[
+        ("emp-obama", "obama.jpg"),
+        ("emp-biden", "biden.jpg"),
+        ("emp-collins", "astronaut.png"),
+    ]);
+    let blank: Vec<RgbImage> = Vec::new();
+    let mut frames = Vec::new();
+    frames.extend(frames_of(&[head_shot(&photo("obama2.jpg"), 150.0)], 3));
+    frames.extend(frames_of(&blank, 2)); // the track expires
+    frames.extend(frames_of(&[head_shot(&photo("biden.jpg"), 150.0)], 3));
+    frames.extend(frames_of(&blank, 2));
+    frames.extend(frames_of(
+        &[imageops::flip_horizontal(&head_shot(
+            &photo("astronaut.png"),
+            150.0,
+        ))],
+        3,
+    ));
+    frames.extend(frames_of(&blank, 2));
+    // Two strangers at once.
+    let debate = photo("debate.jpg");
+    let (w, h) = debate.dimensions();
+    let left = imageops::crop_imm(&debate, 0, 0, w / 2, h).to_image();
+    let right = imageops::crop_imm(&debate, w / 2, 0, w / 2, h).to_image();
+    frames.extend(frames_of(
+        &[head_shot(&left, 120.0), head_shot(&right, 120.0)],
+        3,
+    ));
+    frames.extend(frames_of(&blank, 1));
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("faces.mp4");
+    write_video(&frames, &video);
+
+    let cfg = InferenceConfig {
+        reconnect_initial_ms: 60_000, // play the file once
+        reconnect_max_ms: 60_000,
+        ..config()
+    };
+    let mut camera = CameraPipeline::spawn(
+        "door",
+        &file_uri(&video),
+        cfg.clone(),
+        engine(),
+        gallery.clone(),
+    )
+    .unwrap();
+    // A dead camera beside it must not hold the live one up.
+    let dead =
+        CameraPipeline::spawn("dead", "rtsp://127.0.0.1:1/x", cfg, engine(), gallery).unwrap();
+    let mut recognitions = camera.take_recognitions().unwrap();
+    let mut health = camera.health();
+
+    wait_health(&mut health, Duration::from_secs(30), "first frame", |h| {
+        h.state == StreamState::Online
+    })
+    .await;
+    let mut preview_checked = false;
+    let mut seen: Vec<Recognition> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        while let Ok(r) = recognitions.try_recv() {
+            seen.push(r);
+        }
+        if !preview_checked && !camera.latest_faces().is_empty() {
+            for annotated in [false, true] {
+                let jpeg = camera.latest_frame_jpeg(annotated).unwrap();
+                let frame = image::load_from_memory(&jpeg).unwrap();
+                assert_eq!(
+                    (frame.width(), frame.height()),
+                    (720, 404),
+                    "scaled to stream_max_width"
+                );
+            }
+            preview_checked = true;
+        }
+        let h = health.borrow().clone();
+        if h.state == StreamState::Offline {
+            assert_eq!(
+                h.last_error.as_deref(),
+                Some(format!("{}: end of stream", file_uri(&video)).as_str())
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "video did not finish; health {h:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    while let Ok(r) = recognitions.try_recv() {
+        seen.push(r);
+    }
+    let final_health = health.borrow().clone();
+    let dead_health = dead.health().borrow().clone();
+    camera.stop();
+    dead.stop();
+
+    let summary: Vec<_> = seen
+        .iter()
+        .map(|r| (r.employee_id.as_str(), r.track_id, r.similarity, r.at))
+        .collect();
+    eprintln!("recognitions: {summary:?}\nhealth: {final_health:?}");
+    let ids: Vec<&str> = seen.iter().map(|r| r.employee_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["emp-obama", "emp-biden", "emp-collins"],
+        "in order, once each"
+    );
+    // Each person on their own track (tracks expire during the empty seconds).
+    for r in &seen {
+        assert_eq!(r.camera_id, "door");
+        assert!(r.similarity >= 0.4, "{r:?}");
+        let snapshot = image::load_from_memory(&r.snapshot_jpeg).unwrap();
+        assert!(snapshot.width() >= 40 && snapshot.height() >= 40);
+    }
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].at < w[1].at && w[0].track_id != w[1].track_id));
+    assert!(
+        final_health.unknown_faces >= 2,
+        "both strangers counted: {final_health:?}"
+    );
+    assert_eq!(final_health.dropped_recognitions, 0);
+    assert_eq!(dead_health.state, StreamState::Offline, "{dead_health:?}");
+    assert!(preview_checked);
+}
+
+/// An RTSP server on 127.0.0.1 serving a test pattern, run on its own GLib
+/// main loop thread; dropping it disconnects the clients and closes the port.
+struct RtspServer {
+    main_loop: gst::glib::MainLoop,
+    thread: Option<std::thread::JoinHandle<()>>,
+    port: u16,
+}
+
+impl RtspServer {
+    fn start(port: u16) -> Self {
+        gst::init().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let context = gst::glib::MainContext::new();
+            context
+                .with_thread_default(|| {
+                    let main_loop = gst::glib::MainLoop::new(Some(&context), false);
+                    let server = rtsp::RTSPServer::new();
+                    server.set_address("127.0.0.1");
+                    server.set_service(&port.to_string());
+                    let factory = rtsp::RTSPMediaFactory::new();
+                    factory.set_launch(
+                        "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=10/1 \
+                         ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 ! rtph264pay name=pay0 pt=96 )",
+                    );
+                    factory.set_shared(true);
+                    server.mount_points().unwrap().add_factory("/live", factory);
+                    let source_id = server.attach(Some(&context)).unwrap();
+                    tx.send((main_loop.clone(), server.bound_port() as u16)).unwrap();
+                    main_loop.run();
+                    // Stopping: drop every client and the listening socket.
+                    server.client_filter(Some(&mut |_, _| rtsp::RTSPFilterResult::Remove));
+                    if let Some(source) = context.find_source_by_id(&source_id) {
+                        source.destroy();
+                    }
+                    while context.iteration(false) {}
+                })
+                .unwrap();
+        });
+        let (main_loop, port) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        Self {
+            main_loop,
+            thread: Some(thread),
+            port,
+        }
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        self.main_loop.quit();
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_camera_goes_offline_when_the_server_stops_and_recovers() {
+    init_tracing();
+    let server = RtspServer::start(0);
+    let port = server.port;
+    let cfg = InferenceConfig {
+        fps_target: 5,
+        stall_timeout_ms: 3_000,
+        reconnect_initial_ms: 200,
+        reconnect_max_ms: 1_000,
+        ..config()
+    };
+    let uri = format!("rtsp://watcher:s3cret@127.0.0.1:{port}/live");
+    let camera = CameraPipeline::spawn(
+        "rtsp",
+        &uri,
+        cfg,
+        engine(),
+        Arc::new(RwLock::new(Gallery::new())),
+    )
+    .unwrap();
+    let mut health = camera.health();
+
+    let online = wait_health(&mut health, Duration::from_secs(30), "online", |h| {
+        h.state == StreamState::Online
+    })
+    .await;
+    assert!(online.last_frame_at.is_some());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let jpeg = loop {
+        if let Some(jpeg) = camera.latest_frame_jpeg(true) {
+            break jpeg;
+        }
+        assert!(Instant::now() < deadline, "no preview frame");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let frame = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!(
+        (frame.width(), frame.height()),
+        (320, 240),
+        "small streams are not enlarged"
+    );
+
+    drop(server);
+    let offline = wait_health(&mut health, Duration::from_secs(30), "offline", |h| {
+        h.state == StreamState::Offline
+    })
+    .await;
+    let error = offline.last_error.clone().unwrap();
+    eprintln!("after server stop: {offline:?}");
+    assert!(
+        error.contains(&format!("rtsp://***@127.0.0.1:{port}/live")),
+        "{error}"
+    );
+    assert!(
+        !error.contains("s3cret") && !error.contains("watcher"),
+        "{error}"
+    );
+
+    // Let a few reconnection attempts fail, then bring the server back on the same port.
+    wait_health(
+        &mut health,
+        Duration::from_secs(30),
+        "failed reconnects",
+        |h| h.reconnects >= 2,
+    )
+    .await;
+    let _server = RtspServer::start(port);
+    let back = wait_health(&mut health, Duration::from_secs(60), "online again", |h| {
+        h.state == StreamState::Online && h.reconnects >= 2
+    })
+    .await;
+    eprintln!("after restart: {back:?}");
+    camera.stop();
+    assert_eq!(health.borrow().state, StreamState::Stopped);
+}
+
+async fn assert_goes_offline(uri: &str, expected_in_error: &[&str]) -> CameraHealth {
+    let cfg = InferenceConfig {
+        reconnect_initial_ms: 100,
+        reconnect_max_ms: 200,
+        ..config()
+    };
+    let camera = CameraPipeline::spawn(
+        "broken",
+        uri,
+        cfg,
+        engine(),
+        Arc::new(RwLock::new(Gallery::new())),
+    )
+    .unwrap();
+    let mut health = camera.health();
+    let h = wait_health(
+        &mut health,
+        Duration::from_secs(30),
+        "offline and retrying",
+        |h| h.state == StreamState::Offline && h.reconnects >= 1,
+    )
+    .await;
+    let started = Instant::now();
+    camera.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        started.elapsed()
+    );
+    let error = h.last_error.clone().unwrap();
+    for part in expected_in_error {
+        assert!(error.contains(part), "{error:?} should mention {part:?}");
+    }
+    assert!(h.last_frame_at.is_none());
+    h
+}
+
+#[tokio::test]
+async fn dead_rtsp_url_is_offline_with_a_clear_error() {
+    let h = assert_goes_offline(
+        "rtsp://admin:pw@127.0.0.1:1/x",
+        &["rtsp://***@127.0.0.1:1/x"],
+    )
+    .await;
+    assert!(!h.last_error.unwrap().contains("admin:pw"));
+}
+
+#[tokio::test]
+async fn corrupt_empty_and_missing_files_are_offline_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.mp4");
+    std::fs::write(
+        &corrupt,
+        (0..100_000u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = dir.path().join("missing.mp4");
+    for path in [&corrupt, &empty, &missing] {
+        let uri = file_uri(path);
+        let h = assert_goes_offline(&uri, &[&uri]).await;
+        eprintln!("{}: {:?}", path.display(), h.last_error);
+    }
+}
+
+#[test]
+fn a_source_that_is_not_a_uri_is_refused() {
+    let err = CameraPipeline::spawn(
+        "x",
+        "admin:pw@camera",
+        config(),
+        engine(),
+        Arc::new(RwLock::new(Gallery::new())),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "camera source `***@camera` is not a URI (expected rtsp://, file://, http://...)"
+    );
+}
