@@ -7,14 +7,27 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use facewatch_inference::InferenceConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub database_url: String,
+    /// Snapshots, latest camera frames and attendance captures live here.
+    pub data_dir: PathBuf,
     pub server: ServerSettings,
     pub presence: PresenceSettings,
+    pub cameras: CameraSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSettings {
+    /// Run the camera pipelines in `serve` (needs the face models, see scripts/setup-inference.sh).
+    pub enabled: bool,
+    /// The AI parameters file (see config/ai.example.toml); built-in defaults if it is missing.
+    pub ai_params_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,12 +49,17 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             database_url: facewatch_store::DEFAULT_DATABASE_URL.into(),
+            data_dir: PathBuf::from("data"),
             server: ServerSettings {
                 listen: "127.0.0.1:8080".parse().expect("valid constant address"),
             },
             presence: PresenceSettings {
                 present_timeout_sec: 60,
                 absence_check_interval_sec: 5,
+            },
+            cameras: CameraSettings {
+                enabled: true,
+                ai_params_file: PathBuf::from("config/ai.toml"),
             },
         }
     }
@@ -89,4 +107,19 @@ impl Settings {
 pub fn default_file() -> Option<PathBuf> {
     let path = PathBuf::from("config/facewatch.toml");
     path.exists().then_some(path)
+}
+
+/// The AI parameters: the file if it exists, else the built-in defaults; always validated.
+pub fn load_ai_params(path: &Path) -> anyhow::Result<InferenceConfig> {
+    let config: InferenceConfig = if path.exists() {
+        Figment::from(Toml::file(path))
+            .extract()
+            .with_context(|| format!("invalid AI parameters in {}", path.display()))?
+    } else {
+        InferenceConfig::default()
+    };
+    config
+        .validate()
+        .with_context(|| format!("invalid AI parameters in {}", path.display()))?;
+    Ok(config)
 }

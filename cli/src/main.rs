@@ -1,14 +1,17 @@
 //! `facewatch`: one binary for every process of the system.
 
 mod config;
+mod demo;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use facewatch_api::absence::{self, AbsencePolicy};
 use facewatch_api::AppState;
+use facewatch_cameras::Vision;
 use facewatch_projections::{replay, schema, Projector};
 use facewatch_store::{EventStore, PgPool, READ_SCHEMA};
 use tokio::sync::watch;
@@ -32,8 +35,14 @@ struct Cli {
 enum Command {
     /// Create the database if needed, apply the event-store migrations, install the read models.
     Migrate,
-    /// Run the API, the projections and the presence watcher.
+    /// Run the API, the projections, the presence watcher and the cameras.
     Serve,
+    /// Serve with a demo camera playing a bundled video of enrolled people (see README).
+    Demo {
+        /// Folder with the demo face photos (filled by scripts/setup-inference.sh).
+        #[arg(long, default_value = "models/test-images")]
+        photos: PathBuf,
+    },
     /// Rebuild every read model from the log into a scratch schema and compare with the live one.
     /// Exits with status 1 if any read model differs.
     Replay {
@@ -96,12 +105,41 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Serve => serve(settings, pool).await?,
+        Command::Serve => {
+            let vision = load_vision(&settings);
+            serve(settings, pool, vision).await?
+        }
+        Command::Demo { photos } => {
+            let ai = config::load_ai_params(&settings.cameras.ai_params_file)?;
+            let video = demo::ensure_video(&ai, &photos, &settings.data_dir)?;
+            let vision = Vision::load(ai, settings.data_dir.clone())?;
+            demo::seed(&EventStore::new(pool.clone()), &vision, &photos, &video).await?;
+            println!("demo: camera {} plays {}", demo::CAMERA_ID, video.display());
+            serve(settings, pool, Some(vision)).await?
+        }
     }
     Ok(())
 }
 
-async fn serve(settings: Settings, pool: PgPool) -> anyhow::Result<()> {
+/// The face models for the cameras; without them the rest of the system still serves.
+fn load_vision(settings: &Settings) -> Option<Arc<Vision>> {
+    if !settings.cameras.enabled {
+        return None;
+    }
+    let loaded = config::load_ai_params(&settings.cameras.ai_params_file)
+        .and_then(|ai| Ok(Vision::load(ai, settings.data_dir.clone())?));
+    match loaded {
+        Ok(vision) => Some(vision),
+        Err(e) => {
+            tracing::error!(
+                "cameras disabled: {e:#} (run scripts/setup-inference.sh, or set cameras.enabled = false)"
+            );
+            None
+        }
+    }
+}
+
+async fn serve(settings: Settings, pool: PgPool, vision: Option<Arc<Vision>>) -> anyhow::Result<()> {
     schema::install(&pool, READ_SCHEMA, false).await?;
     let projector = Projector::new(pool.clone(), READ_SCHEMA);
     projector.catch_up(None).await?;
@@ -117,10 +155,19 @@ async fn serve(settings: Settings, pool: PgPool) -> anyhow::Result<()> {
         present_timeout_sec: settings.presence.present_timeout_sec,
         check_every: Duration::from_secs(settings.presence.absence_check_interval_sec.into()),
     };
-    let tasks = [
-        tokio::spawn(projector.run(until_stopped())),
+    let mut tasks = vec![
+        tokio::spawn(projector.clone().run(until_stopped())),
         tokio::spawn(absence::watch(state.clone(), policy, until_stopped())),
     ];
+    if let Some(vision) = vision {
+        let store = state.store().clone();
+        tasks.push(tokio::spawn(facewatch_cameras::supervise(
+            vision,
+            store,
+            projector,
+            until_stopped(),
+        )));
+    }
     let listener = tokio::net::TcpListener::bind(settings.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.listen))?;

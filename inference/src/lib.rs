@@ -36,6 +36,7 @@ pub mod pipeline;
 pub mod quality;
 pub mod track;
 pub mod video;
+pub mod synthetic;
 
 pub use config::{ConfigError, InferenceConfig, Provider, RtspProtocol};
 pub use detect::DetectedFace;

@@ -9,124 +9,29 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use common::{config, engine, init_tracing, photo};
+use facewatch_inference::synthetic::{self, frames_of};
 use facewatch_inference::{
     enrol_photo, CameraHealth, CameraPipeline, Gallery, InferenceConfig, Recognition, StreamState,
 };
 use gstreamer as gst;
-use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
+
 use gstreamer_rtsp_server as rtsp;
 use gstreamer_rtsp_server::prelude::*;
-use image::imageops::{self, FilterType};
-use image::{Rgb, RgbImage};
+use image::imageops;
+use image::RgbImage;
 use tokio::sync::watch;
 
-const WIDTH: u32 = 960;
-const HEIGHT: u32 = 540;
-const FPS: u32 = 10;
-
-/// The part of `img` around its largest face, scaled so the face is about
-/// `face_px` wide: framing for the test video (the recognition under test
-/// runs later, on the decoded video).
+/// Framing for the test video (the recognition under test runs later, on the decoded video).
 fn head_shot(img: &RgbImage, face_px: f32) -> RgbImage {
-    let faces = engine().detect(img).unwrap();
-    let face = faces
-        .iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        .expect("a face in every source photo");
-    let b = face.bbox.expanded(0.8, img.width(), img.height());
-    let crop = imageops::crop_imm(
-        img,
-        b.x1 as u32,
-        b.y1 as u32,
-        b.width() as u32,
-        b.height() as u32,
-    )
-    .to_image();
-    let scale = face_px / face.bbox.width();
-    let (w, h) = (
-        (crop.width() as f32 * scale) as u32,
-        (crop.height() as f32 * scale) as u32,
-    );
-    imageops::resize(
-        &crop,
-        w.min(WIDTH - 40),
-        h.min(HEIGHT),
-        FilterType::Triangle,
-    )
+    synthetic::head_shot(&engine(), img, face_px).expect("a face in every source photo")
 }
 
-/// `seconds` of video of `people` side by side on a grey wall, drifting right a few
-/// pixels per frame (so the tracker has to follow them).
-fn frames_of(people: &[RgbImage], seconds: u32) -> Vec<RgbImage> {
-    (0..seconds * FPS)
-        .map(|i| {
-            let mut canvas = RgbImage::from_pixel(WIDTH, HEIGHT, Rgb([90, 95, 100]));
-            let total: u32 =
-                people.iter().map(|p| p.width()).sum::<u32>() + 40 * people.len() as u32;
-            let mut x = (WIDTH.saturating_sub(total)) / 2 + i * 2;
-            for p in people {
-                let y = (HEIGHT - p.height()) / 2;
-                imageops::overlay(&mut canvas, p, x as i64, y as i64);
-                x += p.width() + 40;
-            }
-            canvas
-        })
-        .collect()
-}
-
-/// Encodes `frames` to H.264 in MP4 with GStreamer (appsrc ! x264enc ! mp4mux).
 fn write_video(frames: &[RgbImage], path: &Path) {
-    gst::init().unwrap();
-    let caps = gst::Caps::builder("video/x-raw")
-        .field("format", "RGB")
-        .field("width", WIDTH as i32)
-        .field("height", HEIGHT as i32)
-        .field("framerate", gst::Fraction::new(FPS as i32, 1))
-        .build();
-    let src = gst_app::AppSrc::builder()
-        .caps(&caps)
-        .format(gst::Format::Time)
-        .build();
-    let pipeline = gst::Pipeline::new();
-    let encode = gst::parse::bin_from_description(
-        &format!(
-            "videoconvert ! x264enc speed-preset=ultrafast bitrate=3000 key-int-max={FPS} \
-             ! h264parse ! mp4mux ! filesink location={}",
-            path.display()
-        ),
-        true,
-    )
-    .unwrap();
-    pipeline
-        .add_many([src.upcast_ref::<gst::Element>(), encode.upcast_ref()])
-        .unwrap();
-    src.link(&encode).unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    for (i, frame) in frames.iter().enumerate() {
-        let mut buffer = gst::Buffer::from_slice(frame.as_raw().clone());
-        let b = buffer.get_mut().unwrap();
-        b.set_pts(gst::ClockTime::from_mseconds(i as u64 * 1000 / FPS as u64));
-        b.set_duration(gst::ClockTime::from_mseconds(1000 / FPS as u64));
-        src.push_buffer(buffer).unwrap();
-    }
-    src.end_of_stream().unwrap();
-    let bus = pipeline.bus().unwrap();
-    let msg = bus
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(120),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
-        .expect("encoder finished");
-    assert!(
-        matches!(msg.view(), gst::MessageView::Eos(_)),
-        "encoding failed: {msg:?}"
-    );
-    pipeline.set_state(gst::State::Null).unwrap();
+    synthetic::write_video(frames, path).unwrap();
 }
 
 fn file_uri(path: &Path) -> String {
-    gst::glib::filename_to_uri(path, None).unwrap().to_string()
+    synthetic::file_uri(path).unwrap()
 }
 
 /// Waits until `pred` holds for the camera's health, or panics after `timeout`.

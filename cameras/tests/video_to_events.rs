@@ -1,0 +1,167 @@
+//! Real video to real events: a video made from face photos of different people plays on one
+//! camera while another camera's RTSP URL is dead. The enrolled people must be recognised and
+//! appear in PostgreSQL as sightings, entries and attendance with photos; the unknown person and
+//! the dead camera must not stall or pollute anything.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use facewatch_cameras::{supervise, Vision, MODEL_ID};
+use facewatch_captures::SnapshotStore;
+use facewatch_domain::camera::{Camera, CameraCommand};
+use facewatch_domain::employee::{Employee, EmployeeCommand, Pose, Profile};
+use facewatch_domain::presence::PresenceEvent;
+use facewatch_domain::AnyEvent;
+use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
+use facewatch_inference::{FaceEngine, InferenceConfig, Provider, StreamState};
+use facewatch_projections::{queries, schema, Projector};
+use facewatch_store::{EventFeed, EventStore, ScratchDatabase, READ_SCHEMA};
+
+fn models_dir() -> PathBuf {
+    std::env::var_os("FACEWATCH_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")))
+}
+
+fn photo(name: &str) -> Vec<u8> {
+    let path = models_dir().join("test-images").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (run scripts/setup-inference.sh)", path.display())
+    })
+}
+
+fn config() -> InferenceConfig {
+    InferenceConfig {
+        models_dir: models_dir(),
+        providers: vec![Provider::Cpu],
+        inference_threads: 1,
+        ..InferenceConfig::default()
+    }
+}
+
+async fn enrol(store: &EventStore, vision: &Vision, id: &str, name: &str, photo_name: &str) {
+    let profile = Profile {
+        name: name.into(),
+        code: id.to_uppercase(),
+        department: "Test".into(),
+    };
+    let now = Utc::now();
+    store
+        .execute::<Employee>(id, EmployeeCommand::Enroll { profile, now })
+        .await
+        .unwrap();
+    let embedding = vision.embed_photo(&photo(photo_name)).unwrap();
+    let template = EmployeeCommand::AddFaceTemplate {
+        template_id: format!("{id}-front"),
+        pose: Pose::Front,
+        embedding,
+        model_id: MODEL_ID.into(),
+        now,
+    };
+    store.execute::<Employee>(id, template).await.unwrap();
+}
+
+async fn add_camera(store: &EventStore, id: &str, url: &str) {
+    let command = CameraCommand::Add {
+        name: format!("Camera {id}"),
+        location: "Entrance".into(),
+        stream_url: url.into(),
+        enabled: true,
+        now: Utc::now(),
+    };
+    store.execute::<Camera>(id, command).await.unwrap();
+}
+
+fn decode(jpeg: &[u8]) -> image::RgbImage {
+    image::load_from_memory(jpeg).unwrap().to_rgb8()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recognitions_from_video_become_events_in_postgres() {
+    let db = ScratchDatabase::create("fw_cam").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let video = data.path().join("door.mp4");
+
+    // The footage: nobody, Obama, nobody, Biden beside an unenrolled astronaut, nobody.
+    let engine = FaceEngine::new(&config()).unwrap();
+    let shot = |name: &str| head_shot(&engine, &decode(&photo(name)), 110.0).unwrap();
+    let mut frames = frames_of(&[], 2);
+    frames.extend(frames_of(&[shot("obama2.jpg")], 4));
+    frames.extend(frames_of(&[], 2));
+    frames.extend(frames_of(&[shot("biden.jpg"), shot("astronaut.png")], 4));
+    frames.extend(frames_of(&[], 2));
+    write_video(&frames, &video).unwrap();
+    drop(engine);
+
+    schema::install(&db.pool, READ_SCHEMA, false).await.unwrap();
+    let store = EventStore::new(db.pool.clone());
+    let projector = Projector::new(db.pool.clone(), READ_SCHEMA);
+    let vision = Vision::load(config(), data.path().to_path_buf()).unwrap();
+    enrol(&store, &vision, "obama", "Barack Obama", "obama.jpg").await;
+    enrol(&store, &vision, "biden", "Joe Biden", "biden.jpg").await;
+    add_camera(&store, "door", &file_uri(&video).unwrap()).await;
+    add_camera(&store, "dead", "rtsp://admin:secret@127.0.0.1:1/stream").await;
+    projector.catch_up(None).await.unwrap();
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(supervise(
+        vision.clone(),
+        store.clone(),
+        projector.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let feed = EventFeed::new(db.pool.clone());
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let recognised = loop {
+        let events = feed.read_after(0, 10_000).await.unwrap();
+        let seen: BTreeSet<String> = events
+            .iter()
+            .filter(|e| matches!(e.event, AnyEvent::Presence(PresenceEvent::FaceRecognized { .. })))
+            .map(|e| e.aggregate_id.clone())
+            .collect();
+        if seen.len() >= 2 || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        recognised,
+        BTreeSet::from(["biden".to_string(), "obama".to_string()]),
+        "exactly the enrolled people are recognised"
+    );
+
+    // The dead camera is offline with a redacted error, and did not stall the other one.
+    let dead = vision.health("dead").expect("dead camera is supervised");
+    assert_ne!(dead.state, StreamState::Online);
+    let error = dead.last_error.unwrap_or_default();
+    assert!(!error.is_empty() && !error.contains("secret"), "{error}");
+    let door = vision.health("door").expect("door camera is supervised");
+    assert!(door.last_frame_at.is_some());
+
+    let _ = stop.send(());
+    running.await.unwrap();
+    projector.catch_up(None).await.unwrap();
+
+    // Entries and attendance with First In photos that really exist.
+    let snapshots = SnapshotStore::new(data.path());
+    let today = Utc::now().date_naive();
+    let rows = queries::attendance(&db.pool, today - chrono::Duration::days(1), today, None)
+        .await
+        .unwrap();
+    let names: BTreeSet<&str> = rows.iter().map(|r| r.employee_name.as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["Barack Obama", "Joe Biden"]));
+    for row in &rows {
+        assert_eq!(row.first_in_camera.as_deref(), Some("Camera door"));
+        let photo = row.first_in_photo.as_deref().expect("first-in photo ref");
+        let jpeg = std::fs::read(snapshots.resolve(photo).unwrap()).unwrap();
+        assert!(decode(&jpeg).width() > 20, "a real JPEG of the face");
+    }
+    let (latest, _) = snapshots.latest("door").expect("latest frame published");
+    assert_eq!(decode(&std::fs::read(latest).unwrap()).width(), 720);
+    db.drop().await.unwrap();
+}
