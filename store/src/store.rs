@@ -2,11 +2,15 @@ use std::time::Duration;
 
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, EventStore as _};
-use postgres_es::{postgres_cqrs, PostgresEventRepository};
+use postgres_es::{postgres_snapshot_cqrs, PostgresEventRepository};
 use sqlx::PgPool;
 
 /// How often a command is retried after losing an optimistic-concurrency race.
 const CONFLICT_RETRIES: u32 = 20;
+
+/// A snapshot of an aggregate is stored every this many events, so loading a busy aggregate (an
+/// employee seen all day) reads one snapshot plus a few events instead of its whole history.
+const SNAPSHOT_EVERY: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError<E: std::error::Error> {
@@ -55,7 +59,7 @@ impl EventStore {
         A: Aggregate<Services = ()>,
         A::Command: Clone,
     {
-        let cqrs = postgres_cqrs::<A>(self.pool.clone(), vec![], ());
+        let cqrs = postgres_snapshot_cqrs::<A>(self.pool.clone(), vec![], SNAPSHOT_EVERY, ());
         for attempt in 0..CONFLICT_RETRIES {
             match cqrs.execute(id, command.clone()).await {
                 Err(AggregateError::AggregateConflict) => {
@@ -77,7 +81,7 @@ impl EventStore {
         A: Aggregate<Services = ()>,
     {
         let repo = PostgresEventRepository::new(self.pool.clone());
-        let store = PersistedEventStore::<_, A>::new_event_store(repo);
+        let store = PersistedEventStore::<_, A>::new_snapshot_store(repo, SNAPSHOT_EVERY);
         let context = store
             .load_aggregate(id)
             .await
