@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod import;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,6 +53,11 @@ enum Command {
     },
     /// Drop the live read models and rebuild them from the event log (e.g. after a restore).
     Rebuild,
+    /// Add the cameras described by seed-style `DIR/CAM{ID}/config.json` files.
+    ImportCameras {
+        #[arg(default_value = "config/camera_configs")]
+        dir: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -104,6 +110,10 @@ async fn main() -> anyhow::Result<()> {
             if !report.all_match() {
                 std::process::exit(1);
             }
+        }
+        Command::ImportCameras { dir } => {
+            let added = import::import_cameras(&EventStore::new(pool), &dir).await?;
+            println!("{} camera(s) added", added.len());
         }
         Command::Serve => {
             let vision = load_vision(&settings);
