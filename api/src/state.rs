@@ -1,9 +1,48 @@
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use facewatch_captures::{AttendanceCaptures, CapturePolicy, SnapshotStore};
 use facewatch_projections::Projector;
 use facewatch_store::EventStore;
 use sqlx::PgPool;
+
+/// What the running process does on operator request (implemented by the camera supervisor).
+pub trait SystemHooks: Send + Sync {
+    /// Restart every camera pipeline (e.g. after changing AI parameters).
+    fn restart_cameras(&self);
+    /// Stop the whole process gracefully.
+    fn shutdown(&self);
+}
+
+/// Turns one enrolment photo into a face embedding.
+pub trait FacePhotoEmbedder: Send + Sync {
+    /// `(embedding, model id)`, or a reason the photo is unusable (no face, two faces, …).
+    fn embed(&self, jpeg: &[u8]) -> Result<(Vec<f32>, String), String>;
+}
+
+/// What a running camera pipeline reports (implemented by the camera supervisor).
+pub trait CameraMonitor: Send + Sync {
+    /// `None` when the camera has no running pipeline (disabled, removed, or cameras are off).
+    fn health(&self, camera_id: &str) -> Option<CameraStatus>;
+}
+
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+pub struct CameraStatus {
+    /// CONNECTING, ONLINE, OFFLINE or STOPPED.
+    pub state: String,
+    pub fps: f64,
+    pub last_frame_at: Option<DateTime<Utc>>,
+    pub reconnects: u64,
+    /// The last stream error, credentials redacted.
+    pub last_error: Option<String>,
+    /// Faces seen that matched nobody (counted, never stored as events).
+    pub unknown_faces: u64,
+}
+
+/// Checks an AI-parameters document before it is written (supplied by the inference crate's
+/// owner so that the API need not depend on it).
+pub type ParamsValidator = Arc<dyn Fn(&serde_json::Value) -> Result<(), String> + Send + Sync>;
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -15,6 +54,13 @@ struct Inner {
     store: EventStore,
     projector: Projector,
     started_at: DateTime<Utc>,
+    data_dir: PathBuf,
+    capture_policy: CapturePolicy,
+    params_file: PathBuf,
+    params_validator: Option<ParamsValidator>,
+    hooks: Option<Arc<dyn SystemHooks>>,
+    embedder: Option<Arc<dyn FacePhotoEmbedder>>,
+    cameras: Option<Arc<dyn CameraMonitor>>,
 }
 
 impl AppState {
@@ -24,8 +70,60 @@ impl AppState {
                 store,
                 projector,
                 started_at: Utc::now(),
+                data_dir: PathBuf::from("data"),
+                capture_policy: CapturePolicy {
+                    first_in_overwrite_enabled: false,
+                    last_out_delay_sec: 0,
+                },
+                params_file: PathBuf::from("config/ai.toml"),
+                params_validator: None,
+                hooks: None,
+                embedder: None,
+                cameras: None,
             }),
         }
+    }
+
+    /// Builder steps: only valid before the state is shared (cloned).
+    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::get_mut(&mut self.inner).expect("configure AppState before cloning it"));
+        self
+    }
+
+    /// Where snapshots and attendance captures live (default `data/`).
+    pub fn with_data_dir(self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        self.edit(|i| i.data_dir = dir)
+    }
+
+    pub fn with_capture_policy(self, policy: CapturePolicy) -> Self {
+        self.edit(|i| i.capture_policy = policy)
+    }
+
+    /// The AI parameters file (default `config/ai.toml`).
+    pub fn with_params_file(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.edit(|i| i.params_file = path)
+    }
+
+    pub fn with_params_validator(self, validator: ParamsValidator) -> Self {
+        self.edit(|i| i.params_validator = Some(validator))
+    }
+
+    pub fn with_hooks(self, hooks: Arc<dyn SystemHooks>) -> Self {
+        self.edit(|i| i.hooks = Some(hooks))
+    }
+
+    pub fn with_embedder(self, embedder: Arc<dyn FacePhotoEmbedder>) -> Self {
+        self.edit(|i| i.embedder = Some(embedder))
+    }
+
+    pub fn with_camera_monitor(self, cameras: Arc<dyn CameraMonitor>) -> Self {
+        self.edit(|i| i.cameras = Some(cameras))
+    }
+
+    pub fn camera_monitor(&self) -> Option<&Arc<dyn CameraMonitor>> {
+        self.inner.cameras.as_ref()
     }
 
     pub fn store(&self) -> &EventStore {
@@ -42,5 +140,33 @@ impl AppState {
 
     pub fn started_at(&self) -> DateTime<Utc> {
         self.inner.started_at
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    pub fn snapshots(&self) -> SnapshotStore {
+        SnapshotStore::new(&self.inner.data_dir)
+    }
+
+    pub fn attendance_captures(&self) -> AttendanceCaptures {
+        AttendanceCaptures::new(&self.inner.data_dir, self.inner.capture_policy)
+    }
+
+    pub fn params_file(&self) -> &Path {
+        &self.inner.params_file
+    }
+
+    pub fn params_validator(&self) -> Option<&ParamsValidator> {
+        self.inner.params_validator.as_ref()
+    }
+
+    pub fn hooks(&self) -> Option<&Arc<dyn SystemHooks>> {
+        self.inner.hooks.as_ref()
+    }
+
+    pub fn embedder(&self) -> Option<&Arc<dyn FacePhotoEmbedder>> {
+        self.inner.embedder.as_ref()
     }
 }

@@ -13,9 +13,13 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+const ADMIN: &str = "admin";
+const PASSWORD: &str = "admin-password";
+
 struct Server {
     base: String,
     http: reqwest::Client,
+    token: String,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -37,6 +41,9 @@ impl Server {
             check_every: Duration::from_millis(200),
         };
         tokio::spawn(absence::watch(state.clone(), policy, until()));
+        facewatch_api::auth::ensure_admin(&db.pool, ADMIN, PASSWORD)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let app = facewatch_api::router(state);
@@ -49,16 +56,38 @@ impl Server {
                 .await
                 .unwrap()
         });
-        Self {
+        let mut server = Self {
             base,
             http: reqwest::Client::new(),
+            token: String::new(),
             stop,
-        }
+        };
+        let login = server.login(ADMIN, PASSWORD).await;
+        assert_eq!(login.status(), 200);
+        server.token = login.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        server
+    }
+
+    async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("http://{}/api/auth/login", self.base))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(&self.token, query, variables).await
+    }
+
+    async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
         self.http
             .post(format!("http://{}/graphql", self.base))
+            .bearer_auth(token)
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
@@ -85,7 +114,7 @@ impl Server {
         );
         let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         ws.send(Message::text(
-            json!({"type": "connection_init"}).to_string(),
+            json!({"type": "connection_init", "payload": {"token": self.token}}).to_string(),
         ))
         .await
         .unwrap();
@@ -301,6 +330,197 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
         .unwrap()
         .contains("already in use"));
     assert_eq!(again["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let _ = server.stop.send(true);
+    db.drop().await.unwrap();
+}
+
+/// Opens `/graphql/ws` with optional extra headers and init payload; returns the server's first
+/// answer to `connection_init` (None when it closed the socket instead).
+async fn ws_handshake(server: &Server, cookie: Option<&str>, payload: Value) -> Option<String> {
+    let mut request = format!("ws://{}/graphql/ws", server.base)
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    if let Some(cookie) = cookie {
+        headers.insert("Cookie", cookie.parse().unwrap());
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({"type": "connection_init", "payload": payload});
+    ws.send(Message::text(init.to_string())).await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(Message::Text(text))) => Some(text.to_string()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn login_roles_and_logout() {
+    let db = ScratchDatabase::create("fw_auth").await.unwrap();
+    let server = Server::start(&db).await;
+    let base = format!("http://{}", server.base);
+    let enrol = "mutation { enrollEmployee(input: {name: \"Bo\", code: \"E-9\"}) { id } }";
+
+    // No session: GraphQL and REST refuse, login itself is open.
+    let anonymous = server
+        .http
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": "{ employees { id } }"}));
+    assert_eq!(anonymous.send().await.unwrap().status(), 401);
+    let me = server
+        .http
+        .get(format!("{base}/api/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let bad_token = server
+        .gql_as("not-a-token", "{ employees { id } }", json!({}))
+        .await;
+    assert_eq!(bad_token["error"], "login required");
+    let no_ws = ws_handshake(&server, None, json!({})).await;
+    assert!(!no_ws.unwrap_or_default().contains("connection_ack"));
+
+    // Wrong or unknown credentials are rejected alike.
+    assert_eq!(server.login(ADMIN, "wrong-password").await.status(), 401);
+    assert_eq!(server.login("nobody", PASSWORD).await.status(), 401);
+
+    // Passwords are stored as argon2 hashes, and the audit copy of the event hides even that.
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
+        .bind(ADMIN)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(PASSWORD));
+    let audit = server
+        .ok(
+            "{ events(eventType: \"UserCreated\") { payload } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        audit["events"][0]["payload"]["User"]["UserCreated"]["password_hash"],
+        "<redacted>"
+    );
+    assert!(
+        !facewatch_api::auth::ensure_admin(&db.pool, ADMIN, "another-password")
+            .await
+            .unwrap()
+    );
+
+    // A viewer reads but cannot mutate; nothing is written.
+    let store = EventStore::new(db.pool.clone());
+    let viewer_role = facewatch_domain::user::Role::Viewer;
+    facewatch_api::auth::add_user(&store, "val", "viewer-password", viewer_role)
+        .await
+        .unwrap();
+    let login = server.login("val", "viewer-password").await;
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let session_cookie = cookie.split(';').next().unwrap().to_string();
+    let viewer: Value = login.json().await.unwrap();
+    assert_eq!(viewer["role"], "VIEWER");
+    let token = viewer["token"].as_str().unwrap();
+    let read = server
+        .gql_as(token, "{ employees { id } }", json!({}))
+        .await;
+    assert!(read.get("errors").is_none(), "{read}");
+    let before = event_count(&db).await;
+    let refused = server.gql_as(token, enrol, json!({})).await;
+    assert_eq!(
+        refused["errors"][0]["message"],
+        "forbidden: admin role required"
+    );
+    assert_eq!(event_count(&db).await, before);
+    let rest = server
+        .http
+        .post(format!("{base}/api/schedule/pause"))
+        .bearer_auth(token)
+        .json(&json!({"minutes": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), 403);
+
+    // The browser's way: the cookie authenticates HTTP and the WebSocket upgrade.
+    let me: Value = server
+        .http
+        .get(format!("{base}/api/auth/me"))
+        .header("Cookie", &session_cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me, json!({"username": "val", "role": "VIEWER"}));
+    let ack = ws_handshake(&server, Some(&session_cookie), json!({})).await;
+    assert!(ack.unwrap().contains("connection_ack"));
+
+    // Logging out ends the session for cookie and token alike.
+    let out = server
+        .http
+        .post(format!("{base}/api/auth/logout"))
+        .header("Cookie", &session_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let after = server
+        .http
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    // The admin's session is unaffected.
+    server.ok(enrol, json!({})).await;
+
+    // User management over GraphQL: admins create and disable users; weak passwords are refused.
+    let create = "mutation($u: String!, $p: String!) { createUser(username: $u, password: $p, role: VIEWER) { username role } }";
+    let weak = server.gql(create, json!({"u": "vic", "p": "short"})).await;
+    assert_eq!(
+        weak["errors"][0]["message"],
+        "password must be at least 8 characters"
+    );
+    let created = server
+        .ok(create, json!({"u": "vic", "p": "vic-password"}))
+        .await;
+    assert_eq!(
+        created["createUser"],
+        json!({"username": "vic", "role": "VIEWER"})
+    );
+    let vic: Value = server
+        .login("vic", "vic-password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let vic_token = vic["token"].as_str().unwrap();
+    let me = |token: &str| {
+        server
+            .http
+            .get(format!("{base}/api/auth/me"))
+            .bearer_auth(token.to_string())
+            .send()
+    };
+    assert_eq!(me(vic_token).await.unwrap().status(), 200);
+    let disable = "mutation { disableUser(username: \"vic\") }";
+    assert_eq!(server.ok(disable, json!({})).await["disableUser"], true);
+    assert_eq!(me(vic_token).await.unwrap().status(), 401);
+    assert_eq!(server.login("vic", "vic-password").await.status(), 401);
     let _ = server.stop.send(true);
     db.drop().await.unwrap();
 }

@@ -256,12 +256,21 @@ async fn forward(
         };
         match store.execute::<Presence>(&r.employee_id, command).await {
             Ok(()) => {
-                tracing::info!(camera = r.camera_id, employee = r.employee_id, similarity = r.similarity, "recognised");
+                tracing::info!(
+                    camera = r.camera_id,
+                    employee = r.employee_id,
+                    similarity = r.similarity,
+                    "recognised"
+                );
                 if let Err(e) = projector.catch_up(None).await {
                     tracing::error!("projection after sighting failed: {e}");
                 }
             }
-            Err(e) => tracing::warn!(camera = r.camera_id, employee = r.employee_id, "sighting refused: {e}"),
+            Err(e) => tracing::warn!(
+                camera = r.camera_id,
+                employee = r.employee_id,
+                "sighting refused: {e}"
+            ),
         }
     }
 }

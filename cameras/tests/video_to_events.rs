@@ -27,9 +27,8 @@ fn models_dir() -> PathBuf {
 
 fn photo(name: &str) -> Vec<u8> {
     let path = models_dir().join("test-images").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (run scripts/setup-inference.sh)", path.display())
-    })
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup-inference.sh)", path.display()))
 }
 
 fn config() -> InferenceConfig {
@@ -121,7 +120,12 @@ async fn recognitions_from_video_become_events_in_postgres() {
         let events = feed.read_after(0, 10_000).await.unwrap();
         let seen: BTreeSet<String> = events
             .iter()
-            .filter(|e| matches!(e.event, AnyEvent::Presence(PresenceEvent::FaceRecognized { .. })))
+            .filter(|e| {
+                matches!(
+                    e.event,
+                    AnyEvent::Presence(PresenceEvent::FaceRecognized { .. })
+                )
+            })
             .map(|e| e.aggregate_id.clone())
             .collect();
         if seen.len() >= 2 || Instant::now() > deadline {

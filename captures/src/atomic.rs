@@ -14,7 +14,7 @@ pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 /// only atomic within one filesystem; its data is fsynced before the rename and the
 /// directory after it, so after a crash the rename is durable and never exposes a file
 /// whose data did not reach the disk. A crash can at worst leave a stray temp file.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();

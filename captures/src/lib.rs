@@ -21,6 +21,7 @@ mod snapshots;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use atomic::write_atomic;
 pub use attendance::{
     last_out_due, AttendanceCaptures, CaptureInfo, CaptureMeta, CapturePolicy, CaptureSet,
     WriteOutcome,

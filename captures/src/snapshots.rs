@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{random_suffix, write_atomic};
-use crate::{check_id, CaptureError, Result, LATEST_DIR, SNAPSHOTS_DIR};
+use crate::{check_id, CaptureError, Result, ATTENDANCE_DIR, LATEST_DIR, SNAPSHOTS_DIR};
 
 /// Data-dir-relative path of a stored snapshot, always with `/` separators. This is what
 /// gets recorded in events and `meta.json`, so moving the data dir keeps refs valid.
@@ -90,9 +90,9 @@ impl SnapshotStore {
     }
 
     /// Turns a stored reference (e.g. from a URL) into a path inside the data dir. Only
-    /// plain relative paths under `snapshots/` or `captures/` are accepted: absolute
-    /// paths, `..`, `.` segments and backslashes are rejected, so a crafted ref cannot
-    /// reach other files. The check is lexical; the file need not exist.
+    /// plain relative paths under `snapshots/`, `captures/` or `attendance_captures/` are
+    /// accepted: absolute paths, `..`, `.` segments and backslashes are rejected, so a
+    /// crafted ref cannot reach other files. The check is lexical; the file need not exist.
     pub fn resolve(&self, reference: &str) -> Result<PathBuf> {
         let reject = |reason| {
             Err(CaptureError::InvalidRef {
@@ -118,11 +118,20 @@ impl SnapshotStore {
             }
         }
         match path.components().next() {
-            Some(Component::Normal(top)) if top == SNAPSHOTS_DIR || top == LATEST_DIR => {
+            Some(Component::Normal(top))
+                if top == SNAPSHOTS_DIR || top == LATEST_DIR || top == ATTENDANCE_DIR =>
+            {
                 Ok(self.data_dir.join(path))
             }
-            _ => reject("it must point into snapshots/ or captures/"),
+            _ => reject("it must point into snapshots/, captures/ or attendance_captures/"),
         }
+    }
+
+    /// A reference string read back from storage (an event, the read models), checked like
+    /// [`Self::resolve`].
+    pub fn checked_ref(&self, reference: &str) -> Result<SnapshotRef> {
+        self.resolve(reference)?;
+        Ok(SnapshotRef(reference.to_owned()))
     }
 
     fn latest_path(&self, camera_id: &str) -> PathBuf {

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use facewatch_inference::InferenceConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use facewatch_inference::InferenceConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,7 +18,23 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub server: ServerSettings,
     pub presence: PresenceSettings,
+    pub attendance: AttendanceSettings,
     pub cameras: CameraSettings,
+    pub bot: facewatch_bot::BotSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttendanceSettings {
+    /// Replace an existing first_in.jpg with a later day's earlier entry (seed:
+    /// attendance_first_in_overwrite_enabled).
+    pub first_in_overwrite_enabled: bool,
+    /// A last_out.jpg is written only once the employee has stayed out this long (seed:
+    /// attendance_last_out_delay_sec).
+    pub last_out_delay_sec: u64,
+    /// Capture folders older than this many days are deleted, at start and every midnight; 0 keeps
+    /// everything (seed: attendance_captures_retention_days).
+    pub captures_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,10 +73,16 @@ impl Default for Settings {
                 present_timeout_sec: 60,
                 absence_check_interval_sec: 5,
             },
+            attendance: AttendanceSettings {
+                first_in_overwrite_enabled: false,
+                last_out_delay_sec: 60,
+                captures_retention_days: 30,
+            },
             cameras: CameraSettings {
                 enabled: true,
                 ai_params_file: PathBuf::from("config/ai.toml"),
             },
+            bot: facewatch_bot::BotSettings::default(),
         }
     }
 }
@@ -75,7 +97,13 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         let settings: Settings = figment
-            .merge(Env::prefixed("FACEWATCH_").split("__"))
+            // FACEWATCH_ADMIN_* and FACEWATCH_PASSWORD are credentials read by `serve` / `user add`,
+            // not settings.
+            .merge(
+                Env::prefixed("FACEWATCH_")
+                    .ignore(&["admin_password", "admin_user", "password"])
+                    .split("__"),
+            )
             .merge(
                 Env::raw()
                     .only(&["DATABASE_URL"])

@@ -22,12 +22,19 @@ pub const CAMERA_ID: &str = "DEMO";
 fn read_photo(photos: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
     let path = photos.join(name);
     std::fs::read(&path).with_context(|| {
-        format!("{} is missing: run scripts/setup-inference.sh first", path.display())
+        format!(
+            "{} is missing: run scripts/setup-inference.sh first",
+            path.display()
+        )
     })
 }
 
 /// Writes the demo video (once): Obama, an empty door, Biden beside an unenrolled visitor.
-pub fn ensure_video(vision_config: &facewatch_inference::InferenceConfig, photos: &Path, data_dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn ensure_video(
+    vision_config: &facewatch_inference::InferenceConfig,
+    photos: &Path,
+    data_dir: &Path,
+) -> anyhow::Result<PathBuf> {
     let video = data_dir.join("demo").join("entrance.mp4");
     if video.exists() {
         return Ok(video);
@@ -48,7 +55,12 @@ pub fn ensure_video(vision_config: &facewatch_inference::InferenceConfig, photos
 }
 
 /// Enrols the cast and adds the demo camera, unless they exist already.
-pub async fn seed(store: &EventStore, vision: &Vision, photos: &Path, video: &Path) -> anyhow::Result<()> {
+pub async fn seed(
+    store: &EventStore,
+    vision: &Vision,
+    photos: &Path,
+    video: &Path,
+) -> anyhow::Result<()> {
     let now = Utc::now();
     for (id, name, photo) in CAST {
         if store.load::<Employee>(id).await?.is_active() {
@@ -59,7 +71,9 @@ pub async fn seed(store: &EventStore, vision: &Vision, photos: &Path, video: &Pa
             code: id.to_uppercase(),
             department: "Demo".into(),
         };
-        store.execute::<Employee>(id, EmployeeCommand::Enroll { profile, now }).await?;
+        store
+            .execute::<Employee>(id, EmployeeCommand::Enroll { profile, now })
+            .await?;
         let embedding = vision
             .embed_photo(&read_photo(photos, photo)?)
             .map_err(|e| anyhow::anyhow!("cannot enrol {name} from {photo}: {e}"))?;

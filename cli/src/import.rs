@@ -71,10 +71,15 @@ mod tests {
 
     #[tokio::test]
     async fn imports_the_example_configs_once() {
-        let db = facewatch_store::ScratchDatabase::create("fw_import").await.unwrap();
+        let db = facewatch_store::ScratchDatabase::create("fw_import")
+            .await
+            .unwrap();
         let store = EventStore::new(db.pool.clone());
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/camera_configs");
-        assert_eq!(import_cameras(&store, &dir).await.unwrap(), vec!["CAM1", "CAM2"]);
+        assert_eq!(
+            import_cameras(&store, &dir).await.unwrap(),
+            vec!["CAM1", "CAM2"]
+        );
         assert!(store.load::<Camera>("CAM1").await.unwrap().enabled);
         assert!(!store.load::<Camera>("CAM2").await.unwrap().enabled);
         assert!(import_cameras(&store, &dir).await.unwrap().is_empty());

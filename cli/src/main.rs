@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod import;
+mod wiring;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +13,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use facewatch_api::absence::{self, AbsencePolicy};
 use facewatch_api::AppState;
+use facewatch_api::{auth, captures_job};
 use facewatch_cameras::Vision;
+use facewatch_captures::CapturePolicy;
+use facewatch_domain::user::Role;
 use facewatch_projections::{replay, schema, Projector};
 use facewatch_store::{EventStore, PgPool, READ_SCHEMA};
 use tokio::sync::watch;
@@ -53,11 +57,36 @@ enum Command {
     },
     /// Drop the live read models and rebuild them from the event log (e.g. after a restore).
     Rebuild,
+    /// Run the Telegram bot (token from TELEGRAM_BOT_TOKEN; needs `serve` running for the
+    /// read models).
+    Bot,
+    /// Manage dashboard/API users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Add the cameras described by seed-style `DIR/CAM{ID}/config.json` files.
     ImportCameras {
         #[arg(default_value = "config/camera_configs")]
         dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from FACEWATCH_PASSWORD, or from the first line of
+    /// standard input.
+    Add {
+        username: String,
+        #[arg(long, value_enum, default_value = "viewer")]
+        role: RoleArg,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Admin,
+    Viewer,
 }
 
 #[tokio::main]
@@ -111,6 +140,34 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
+        Command::Bot => {
+            // The token is a password: it is never printed, and the bot redacts it in errors.
+            let token = std::env::var("TELEGRAM_BOT_TOKEN").context("set TELEGRAM_BOT_TOKEN")?;
+            let mut bot = settings.bot.clone();
+            bot.data_dir = settings.data_dir.clone();
+            facewatch_bot::run(bot, token, pool, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Command::User {
+            command: UserCommand::Add { username, role },
+        } => {
+            let password = match std::env::var("FACEWATCH_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Viewer => Role::Viewer,
+            };
+            auth::add_user(&EventStore::new(pool), &username, &password, role).await?;
+            println!("user {username} created");
+        }
         Command::ImportCameras { dir } => {
             let added = import::import_cameras(&EventStore::new(pool), &dir).await?;
             println!("{} camera(s) added", added.len());
@@ -149,11 +206,21 @@ fn load_vision(settings: &Settings) -> Option<Arc<Vision>> {
     }
 }
 
-async fn serve(settings: Settings, pool: PgPool, vision: Option<Arc<Vision>>) -> anyhow::Result<()> {
+async fn serve(
+    settings: Settings,
+    pool: PgPool,
+    vision: Option<Arc<Vision>>,
+) -> anyhow::Result<()> {
     schema::install(&pool, READ_SCHEMA, false).await?;
+    // First start: an admin from the environment, so that somebody can log in.
+    if let Ok(password) = std::env::var("FACEWATCH_ADMIN_PASSWORD") {
+        let username = std::env::var("FACEWATCH_ADMIN_USER").unwrap_or_else(|_| "admin".into());
+        if auth::ensure_admin(&pool, &username, &password).await? {
+            tracing::info!(username, "admin user created from FACEWATCH_ADMIN_PASSWORD");
+        }
+    }
     let projector = Projector::new(pool.clone(), READ_SCHEMA);
     projector.catch_up(None).await?;
-    let state = AppState::new(EventStore::new(pool), projector.clone());
     let (stop, stopped) = watch::channel(false);
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -161,6 +228,25 @@ async fn serve(settings: Settings, pool: PgPool, vision: Option<Arc<Vision>>) ->
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
+    let hooks = wiring::Hooks {
+        vision: vision.clone(),
+        stop: stop.clone(),
+    };
+    let mut state = AppState::new(EventStore::new(pool), projector.clone())
+        .with_data_dir(&settings.data_dir)
+        .with_capture_policy(CapturePolicy {
+            first_in_overwrite_enabled: settings.attendance.first_in_overwrite_enabled,
+            last_out_delay_sec: settings.attendance.last_out_delay_sec,
+        })
+        .with_params_file(&settings.cameras.ai_params_file)
+        .with_params_validator(wiring::params_validator())
+        .with_hooks(Arc::new(hooks));
+    if let Some(vision) = &vision {
+        let cameras = Arc::new(wiring::Cameras(vision.clone()));
+        state = state
+            .with_camera_monitor(cameras.clone())
+            .with_embedder(cameras);
+    }
     let policy = AbsencePolicy {
         present_timeout_sec: settings.presence.present_timeout_sec,
         check_every: Duration::from_secs(settings.presence.absence_check_interval_sec.into()),
@@ -168,6 +254,15 @@ async fn serve(settings: Settings, pool: PgPool, vision: Option<Arc<Vision>>) ->
     let mut tasks = vec![
         tokio::spawn(projector.clone().run(until_stopped())),
         tokio::spawn(absence::watch(state.clone(), policy, until_stopped())),
+        tokio::spawn(captures_job::run_capture_writer(
+            state.clone(),
+            until_stopped(),
+        )),
+        tokio::spawn(captures_job::run_retention(
+            state.clone(),
+            settings.attendance.captures_retention_days,
+            until_stopped(),
+        )),
     ];
     if let Some(vision) = vision {
         let store = state.store().clone();
@@ -182,9 +277,13 @@ async fn serve(settings: Settings, pool: PgPool, vision: Option<Arc<Vision>>) ->
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
     tracing::info!("facewatch listening on http://{}", listener.local_addr()?);
+    let mut shutdown_requested = stop.subscribe();
     axum::serve(listener, facewatch_api::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = shutdown_requested.wait_for(|s| *s) => {}
+            }
             tracing::info!("shutting down");
         })
         .await?;

@@ -8,6 +8,7 @@ use crate::employee::{Employee, EmployeeEvent};
 use crate::maintenance::{Maintenance, MaintenanceEvent};
 use crate::presence::{Presence, PresenceEvent};
 use crate::schedule::{Schedule, ScheduleEvent};
+use crate::user::{User, UserEvent};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AnyEvent {
@@ -16,6 +17,7 @@ pub enum AnyEvent {
     Schedule(ScheduleEvent),
     Presence(PresenceEvent),
     Maintenance(MaintenanceEvent),
+    User(UserEvent),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,7 @@ impl AnyEvent {
             Schedule::TYPE => AnyEvent::Schedule(parse(aggregate_type, payload)?),
             Presence::TYPE => AnyEvent::Presence(parse(aggregate_type, payload)?),
             Maintenance::TYPE => AnyEvent::Maintenance(parse(aggregate_type, payload)?),
+            User::TYPE => AnyEvent::User(parse(aggregate_type, payload)?),
             other => return Err(DecodeError::UnknownAggregate(other.to_string())),
         })
     }
@@ -82,6 +85,7 @@ impl AnyEvent {
             ) => *at,
             AnyEvent::Presence(P::EmployeeExited { detected_at, .. }) => *detected_at,
             AnyEvent::Maintenance(M::LogsReset { at, .. }) => *at,
+            AnyEvent::User(e) => e.at(),
         }
     }
 }

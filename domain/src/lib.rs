@@ -12,6 +12,7 @@ pub mod event;
 pub mod maintenance;
 pub mod presence;
 pub mod schedule;
+pub mod user;
 
 pub use event::AnyEvent;
 

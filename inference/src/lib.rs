@@ -34,9 +34,9 @@ pub mod gallery;
 pub mod geometry;
 pub mod pipeline;
 pub mod quality;
+pub mod synthetic;
 pub mod track;
 pub mod video;
-pub mod synthetic;
 
 pub use config::{ConfigError, InferenceConfig, Provider, RtspProtocol};
 pub use detect::DetectedFace;

@@ -118,3 +118,14 @@ CREATE TABLE event_log
     payload        jsonb       NOT NULL
 );
 CREATE INDEX event_log_at ON event_log (at);
+
+-- Dashboard users (the argon2 hash is needed to check logins; the audit copy in event_log is redacted).
+CREATE TABLE users
+(
+    username      text PRIMARY KEY,
+    password_hash text        NOT NULL,
+    role          text        NOT NULL, -- ADMIN | VIEWER
+    disabled      boolean     NOT NULL DEFAULT false,
+    created_at    timestamptz NOT NULL,
+    updated_at    timestamptz NOT NULL
+);

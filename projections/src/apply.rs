@@ -38,6 +38,8 @@ pub(crate) async fn apply(
             return Ok(());
         }
         AnyEvent::Presence(e) => return presence(db, rec.seq, id, e, changes).await,
+        // Users are not shown live anywhere: no change to announce.
+        AnyEvent::User(e) => return crate::users::apply(db, id, e).await,
         AnyEvent::Maintenance(MaintenanceEvent::LogsReset { scope, window, .. }) => {
             let range =
                 "($1::timestamptz IS NULL OR {c} >= $1) AND ($2::timestamptz IS NULL OR {c} < $2)";
@@ -87,7 +89,7 @@ async fn log_event(db: &mut PgConnection, rec: &RecordedEvent) -> Result<(), sql
         AnyEvent::Presence(PresenceEvent::AttendanceCorrected { .. }) => {
             (Some(rec.aggregate_id.clone()), None)
         }
-        AnyEvent::Schedule(_) | AnyEvent::Maintenance(_) => (None, None),
+        AnyEvent::Schedule(_) | AnyEvent::Maintenance(_) | AnyEvent::User(_) => (None, None),
     };
     let mut payload = serde_json::to_value(&rec.event).expect("events serialize");
     strip_secrets(&mut payload);
@@ -106,11 +108,11 @@ async fn log_event(db: &mut PgConnection, rec: &RecordedEvent) -> Result<(), sql
     Ok(())
 }
 
-/// The audit browser is visible to API clients: drop stream URLs (credentials) and the bulky
-/// embeddings from its copy of the payload. The event store keeps them.
+/// The audit browser is visible to API clients: drop stream URLs (credentials), password hashes and
+/// the bulky embeddings from its copy of the payload. The event store keeps them.
 fn strip_secrets(value: &mut serde_json::Value) {
     if let Some(object) = value.as_object_mut() {
-        for key in ["stream_url", "embedding"] {
+        for key in ["stream_url", "embedding", "password_hash"] {
             if object.remove(key).is_some() {
                 object.insert(
                     key.to_string(),

@@ -8,6 +8,7 @@ pub mod projector;
 pub mod queries;
 pub mod replay;
 pub mod schema;
+mod users;
 
 pub use changes::Change;
 pub use projector::Projector;

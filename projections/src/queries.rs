@@ -42,9 +42,11 @@ pub struct AttendanceView {
     pub day: NaiveDate,
     pub first_in: Option<DateTime<Utc>>,
     pub first_in_camera: Option<String>,
+    pub first_in_camera_id: Option<String>,
     pub first_in_photo: Option<String>,
     pub last_out: Option<DateTime<Utc>>,
     pub last_out_camera: Option<String>,
+    pub last_out_camera_id: Option<String>,
     pub last_out_photo: Option<String>,
     pub entry_type: String,
     pub note: String,
@@ -164,8 +166,10 @@ pub async fn attendance(
 ) -> Result<Vec<AttendanceView>, sqlx::Error> {
     sqlx::query_as(
         "SELECT a.employee_id, e.name AS employee_name, e.code AS employee_code, e.department,
-                a.day, a.first_in, fc.name AS first_in_camera, a.first_in_photo,
-                a.last_out, lc.name AS last_out_camera, a.last_out_photo, a.entry_type, a.note
+                a.day, a.first_in, fc.name AS first_in_camera,
+                a.first_in_camera AS first_in_camera_id, a.first_in_photo, a.last_out,
+                lc.name AS last_out_camera, a.last_out_camera AS last_out_camera_id,
+                a.last_out_photo, a.entry_type, a.note
          FROM attendance a JOIN employees e ON e.id = a.employee_id
          LEFT JOIN cameras fc ON fc.id = a.first_in_camera
          LEFT JOIN cameras lc ON lc.id = a.last_out_camera

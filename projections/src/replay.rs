@@ -8,7 +8,7 @@ use crate::projector::{ProjectionError, Projector};
 use crate::schema::{checked_schema, install};
 
 /// Every read-model table, in the order reports list them.
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 10] = [
     "employees",
     "face_templates",
     "cameras",
@@ -18,6 +18,7 @@ pub const TABLES: [&str; 9] = [
     "alerts",
     "alert_state",
     "event_log",
+    "users",
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -8,12 +8,16 @@
 //! so that users can sort, filter and compute with them (text cells would defeat that).
 //! Excel has no notion of time zones, which is why the zone is named on the "Info" sheet.
 
+mod rows;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_xlsxwriter::{ColNum, DocProperties, Format, RowNum, Workbook, XlsxError};
 use serde::{Deserialize, Serialize};
+
+pub use rows::schedule_context;
 
 /// Longest range (inclusive days) a report may cover: one (leap) year keeps files and
 /// queries bounded.

@@ -1,22 +1,14 @@
-//! Writes: each mutation validates its input, runs one domain command (events are appended or
-//! nothing is), then waits for the read models to include it so the answer reflects the write.
+//! Writes: thin wrappers over [`crate::service`], which validates, runs the domain command and
+//! waits for the read models.
 
 use async_graphql::{Context, InputObject, Object, Result};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use facewatch_domain::camera::{Camera as CameraAggregate, CameraCommand};
-use facewatch_domain::employee::{Employee as EmployeeAggregate, EmployeeCommand, Profile};
-use facewatch_domain::maintenance::{Maintenance, MaintenanceCommand, TimeWindow as Window};
-use facewatch_domain::presence::{EntryType, Presence, PresenceCommand};
-use facewatch_domain::schedule::{
-    Schedule as ScheduleAggregate, ScheduleCommand, TimeRange, WeeklyHours,
-};
-use facewatch_domain::{MAINTENANCE_ID, SCHEDULE_ID};
-use facewatch_projections::{queries, replay};
-use facewatch_store::{Aggregate, READ_SCHEMA};
+use chrono::{DateTime, NaiveDate, Utc};
+use facewatch_domain::presence::EntryType;
+use facewatch_domain::schedule::ScheduleSnapshot;
 
-use super::errors::{bad_input, command, internal, not_found};
+use super::errors::service_error;
 use super::types::*;
-use crate::AppState;
+use crate::{service, AppState};
 
 pub struct Mutation;
 
@@ -85,109 +77,33 @@ pub struct AttendanceCorrectionInput {
     pub entry_type: CorrectionType,
 }
 
-/// Sightings may come from cameras whose clocks run a little ahead; more than this is an error.
-const MAX_CLOCK_SKEW_SEC: i64 = 300;
-
-fn parse_time(field: &str, value: &str) -> Result<NaiveTime> {
-    NaiveTime::parse_from_str(value, "%H:%M:%S")
-        .or_else(|_| NaiveTime::parse_from_str(value, "%H:%M"))
-        .map_err(|_| bad_input(format!("{field}: {value:?} is not a time of day (HH:MM)")))
-}
-
-async fn execute<A>(state: &AppState, id: &str, cmd: A::Command) -> Result<()>
-where
-    A: Aggregate<Services = ()>,
-    A::Command: Clone,
-{
-    state.store().execute::<A>(id, cmd).await.map_err(command)?;
-    state.projector().catch_up(None).await.map_err(internal)?;
-    Ok(())
-}
-
-async fn employee_view(state: &AppState, id: &str) -> Result<Employee> {
-    queries::employee(state.pool(), id)
-        .await
-        .map_err(internal)?
-        .map(Into::into)
-        .ok_or_else(|| not_found("employee", id))
-}
-
-async fn camera_view(state: &AppState, id: &str) -> Result<Camera> {
-    queries::camera(state.pool(), id)
-        .await
-        .map_err(internal)?
-        .map(Into::into)
-        .ok_or_else(|| not_found("camera", id))
-}
-
-async fn require_employee(state: &AppState, id: &str) -> Result<()> {
-    let employee = state
-        .store()
-        .load::<EmployeeAggregate>(id)
-        .await
-        .map_err(command)?;
-    if employee.is_active() {
-        Ok(())
-    } else {
-        Err(not_found("active employee", id))
-    }
-}
-
-/// UTC bounds of local calendar days `[from, to]` in the schedule's time zone.
-async fn day_window(
-    state: &AppState,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<Window> {
-    let tz = queries::current_schedule(state.pool())
-        .await
-        .map_err(internal)?
-        .timezone;
-    let start_of = |day: NaiveDate| {
-        tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-    };
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(bad_input(format!(
-                "date range is inverted: {f} is after {t}"
-            )));
+impl From<EmployeeInput> for service::EmployeeInput {
+    fn from(i: EmployeeInput) -> Self {
+        Self {
+            name: i.name,
+            code: i.code,
+            department: i.department,
         }
     }
-    Ok(Window {
-        from: from.and_then(start_of),
-        to: to.and_then(|d| start_of(d + Duration::days(1))),
-    })
 }
 
-#[Object]
+fn weekday(w: Weekday) -> chrono::Weekday {
+    match w {
+        Weekday::Monday => chrono::Weekday::Mon,
+        Weekday::Tuesday => chrono::Weekday::Tue,
+        Weekday::Wednesday => chrono::Weekday::Wed,
+        Weekday::Thursday => chrono::Weekday::Thu,
+        Weekday::Friday => chrono::Weekday::Fri,
+        Weekday::Saturday => chrono::Weekday::Sat,
+        Weekday::Sunday => chrono::Weekday::Sun,
+    }
+}
+
+#[Object(name = "DomainMutation")]
 impl Mutation {
     async fn enroll_employee(&self, ctx: &Context<'_>, input: EmployeeInput) -> Result<Employee> {
         let state = ctx.data::<AppState>()?;
-        let taken = queries::employees(state.pool())
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .any(|e| e.code == input.code.trim());
-        if taken {
-            return Err(bad_input(format!(
-                "employee code {:?} is already in use",
-                input.code
-            )));
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        let profile = Profile {
-            name: input.name.trim().into(),
-            code: input.code.trim().into(),
-            department: input.department.trim().into(),
-        };
-        let cmd = EmployeeCommand::Enroll {
-            profile,
-            now: Utc::now(),
-        };
-        execute::<EmployeeAggregate>(state, &id, cmd).await?;
-        employee_view(state, &id).await
+        view(service::enroll_employee(state, input.into()).await)
     }
 
     async fn update_employee(
@@ -197,17 +113,7 @@ impl Mutation {
         input: EmployeeInput,
     ) -> Result<Employee> {
         let state = ctx.data::<AppState>()?;
-        let profile = Profile {
-            name: input.name.trim().into(),
-            code: input.code.trim().into(),
-            department: input.department.trim().into(),
-        };
-        let cmd = EmployeeCommand::UpdateProfile {
-            profile,
-            now: Utc::now(),
-        };
-        execute::<EmployeeAggregate>(state, &id, cmd).await?;
-        employee_view(state, &id).await
+        view(service::update_employee(state, &id, input.into()).await)
     }
 
     /// Active employees are recognised and alerted on; inactive ones are kept but ignored.
@@ -218,21 +124,15 @@ impl Mutation {
         active: bool,
     ) -> Result<Employee> {
         let state = ctx.data::<AppState>()?;
-        let now = Utc::now();
-        let cmd = if active {
-            EmployeeCommand::Reactivate { now }
-        } else {
-            EmployeeCommand::Deactivate { now }
-        };
-        execute::<EmployeeAggregate>(state, &id, cmd).await?;
-        employee_view(state, &id).await
+        view(service::set_employee_active(state, &id, active).await)
     }
 
     /// Deletes an employee: templates and presence go; history keeps the name.
     async fn delete_employee(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
         let state = ctx.data::<AppState>()?;
-        let cmd = EmployeeCommand::Delete { now: Utc::now() };
-        execute::<EmployeeAggregate>(state, &id, cmd).await?;
+        service::delete_employee(state, &id)
+            .await
+            .map_err(service_error)?;
         Ok(true)
     }
 
@@ -247,42 +147,56 @@ impl Mutation {
         model_id: String,
     ) -> Result<Employee> {
         let state = ctx.data::<AppState>()?;
-        let cmd = EmployeeCommand::AddFaceTemplate {
-            template_id: uuid::Uuid::new_v4().to_string(),
-            pose: pose.into(),
-            embedding,
-            model_id,
-            now: Utc::now(),
-        };
-        execute::<EmployeeAggregate>(state, &employee_id, cmd).await?;
-        employee_view(state, &employee_id).await
+        let added =
+            service::add_face_template(state, &employee_id, pose.into(), embedding, model_id).await;
+        view(added)
+    }
+
+    /// Enrols one face photo (base64-encoded JPEG or PNG) for a pose. The photo must show exactly
+    /// one face of good quality; otherwise the error says why and nothing is stored.
+    async fn enroll_face_photo(
+        &self,
+        ctx: &Context<'_>,
+        employee_id: String,
+        pose: Pose,
+        photo_base64: String,
+    ) -> Result<Employee> {
+        use base64::Engine as _;
+        let state = ctx.data::<AppState>()?;
+        // Accept data URLs from browsers ("data:image/jpeg;base64,....") as well as bare base64.
+        let encoded = photo_base64
+            .split_once(";base64,")
+            .map_or(photo_base64.as_str(), |(_, data)| data);
+        let photo = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| {
+                service_error(service::bad_input(format!(
+                    "photoBase64 is not base64: {e}"
+                )))
+            })?;
+        let label =
+            format!("{:?} photo", facewatch_domain::employee::Pose::from(pose)).to_lowercase();
+        let photos = vec![(pose.into(), label, photo)];
+        view(service::enroll_face_photos(state, &employee_id, photos).await)
+    }
+
+    /// The camera with its live pipeline health: ONLINE with an fps once frames arrive, or
+    /// OFFLINE with the (redacted) stream error. Null health: the camera is not running.
+    async fn test_camera_connection(&self, ctx: &Context<'_>, id: String) -> Result<Camera> {
+        let state = ctx.data::<AppState>()?;
+        view(service::camera_view(state, &id).await)
     }
 
     async fn add_camera(&self, ctx: &Context<'_>, input: CameraInput) -> Result<Camera> {
         let state = ctx.data::<AppState>()?;
-        let id = input
-            .id
-            .map(|id| id.trim().to_string())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let valid_id = !id.is_empty()
-            && id.len() <= 64
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid_id {
-            return Err(bad_input(
-                "camera id must be 1-64 letters, digits, '-' or '_'",
-            ));
-        }
-        let cmd = CameraCommand::Add {
-            name: input.name.trim().into(),
-            location: input.location.trim().into(),
-            stream_url: input.stream_url.trim().into(),
+        let input = service::CameraInput {
+            id: input.id,
+            name: input.name,
+            location: input.location,
+            stream_url: input.stream_url,
             enabled: input.enabled,
-            now: Utc::now(),
         };
-        execute::<CameraAggregate>(state, &id, cmd).await?;
-        camera_view(state, &id).await
+        view(service::add_camera(state, input).await)
     }
 
     /// Renames/moves a camera and, if given, points it at a new stream.
@@ -295,25 +209,7 @@ impl Mutation {
         stream_url: Option<String>,
     ) -> Result<Camera> {
         let state = ctx.data::<AppState>()?;
-        let now = Utc::now();
-        let rename = CameraCommand::Rename {
-            name: name.trim().into(),
-            location: location.trim().into(),
-            now,
-        };
-        if let Some(url) = &stream_url {
-            facewatch_domain::camera::validate_stream_url(url.trim())
-                .map_err(|e| bad_input(e.to_string()))?;
-        }
-        execute::<CameraAggregate>(state, &id, rename).await?;
-        if let Some(stream_url) = stream_url {
-            let change = CameraCommand::ChangeStreamUrl {
-                stream_url: stream_url.trim().into(),
-                now,
-            };
-            execute::<CameraAggregate>(state, &id, change).await?;
-        }
-        camera_view(state, &id).await
+        view(service::update_camera(state, &id, &name, &location, stream_url.as_deref()).await)
     }
 
     async fn set_camera_enabled(
@@ -323,121 +219,71 @@ impl Mutation {
         enabled: bool,
     ) -> Result<Camera> {
         let state = ctx.data::<AppState>()?;
-        let cmd = CameraCommand::SetEnabled {
-            enabled,
-            now: Utc::now(),
-        };
-        execute::<CameraAggregate>(state, &id, cmd).await?;
-        camera_view(state, &id).await
+        view(service::set_camera_enabled(state, &id, enabled).await)
     }
 
     async fn remove_camera(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
         let state = ctx.data::<AppState>()?;
-        let cmd = CameraCommand::Remove { now: Utc::now() };
-        execute::<CameraAggregate>(state, &id, cmd).await?;
+        service::remove_camera(state, &id)
+            .await
+            .map_err(service_error)?;
         Ok(true)
     }
 
     /// Saves work hours, lunch break and time zone; takes effect now, never retroactively.
     async fn save_schedule(&self, ctx: &Context<'_>, input: ScheduleInput) -> Result<Schedule> {
         let state = ctx.data::<AppState>()?;
-        let mut work_hours = WeeklyHours { days: [None; 7] };
-        for day in &input.work_hours {
-            let index = WEEKDAYS
-                .iter()
-                .position(|w| *w == day.weekday)
-                .unwrap_or_default();
-            if work_hours.days[index].is_some() {
-                return Err(bad_input(format!("{:?} is given twice", day.weekday)));
-            }
-            let start = parse_time("start", &day.start)?;
-            let end = parse_time("end", &day.end)?;
-            work_hours.days[index] =
-                Some(TimeRange::new(start, end).map_err(|e| bad_input(e.to_string()))?);
-        }
-        let lunch = match (&input.lunch_start, &input.lunch_end) {
-            (Some(s), Some(e)) => Some(TimeRange {
-                start: parse_time("lunchStart", s)?,
-                end: parse_time("lunchEnd", e)?,
-            }),
-            (None, None) => None,
-            _ => return Err(bad_input("give both lunchStart and lunchEnd, or neither")),
-        };
-        let cmd = ScheduleCommand::Save {
-            work_hours,
-            lunch,
+        let input = service::ScheduleInput {
+            work_hours: input
+                .work_hours
+                .into_iter()
+                .map(|d| service::DayHoursInput {
+                    weekday: weekday(d.weekday),
+                    start: d.start,
+                    end: d.end,
+                })
+                .collect(),
+            lunch_start: input.lunch_start,
+            lunch_end: input.lunch_end,
             timezone: input.timezone,
             alert_min_interval_sec: input.alert_min_interval_sec,
-            now: Utc::now(),
         };
-        schedule_command(state, cmd).await
+        schedule(service::save_schedule(state, input).await)
     }
 
     async fn set_schedule_mode(&self, ctx: &Context<'_>, mode: Mode) -> Result<Schedule> {
         let state = ctx.data::<AppState>()?;
-        let cmd = ScheduleCommand::SwitchMode {
-            mode: mode.into(),
-            now: Utc::now(),
-        };
-        schedule_command(state, cmd).await
+        schedule(service::set_schedule_mode(state, mode.into()).await)
     }
 
     /// In manual mode: switch tracking on or off.
     async fn set_manual_tracking(&self, ctx: &Context<'_>, on: bool) -> Result<Schedule> {
         let state = ctx.data::<AppState>()?;
-        let cmd = ScheduleCommand::SetManualTracking {
-            on,
-            now: Utc::now(),
-        };
-        schedule_command(state, cmd).await
+        schedule(service::set_manual_tracking(state, on).await)
     }
 
     async fn pause_schedule(&self, ctx: &Context<'_>, minutes: u32) -> Result<Schedule> {
         let state = ctx.data::<AppState>()?;
-        let cmd = ScheduleCommand::PauseFor {
-            minutes,
-            now: Utc::now(),
-        };
-        schedule_command(state, cmd).await
+        schedule(service::pause_schedule(state, minutes).await)
     }
 
     async fn resume_schedule(&self, ctx: &Context<'_>) -> Result<Schedule> {
         let state = ctx.data::<AppState>()?;
-        schedule_command(state, ScheduleCommand::Resume { now: Utc::now() }).await
+        schedule(service::resume_schedule(state).await)
     }
 
     /// Records that a camera recognised an employee (what the camera pipeline does for real).
     async fn record_sighting(&self, ctx: &Context<'_>, input: SightingInput) -> Result<Employee> {
         let state = ctx.data::<AppState>()?;
-        let now = Utc::now();
-        let at = input.at.unwrap_or(now);
-        if at > now + Duration::seconds(MAX_CLOCK_SKEW_SEC) {
-            return Err(bad_input(format!("sighting time {at} is in the future")));
-        }
-        require_employee(state, &input.employee_id).await?;
-        let camera = state
-            .store()
-            .load::<CameraAggregate>(&input.camera_id)
-            .await
-            .map_err(command)?;
-        if !camera.exists {
-            return Err(not_found("camera", &input.camera_id));
-        }
-        if !camera.enabled {
-            return Err(bad_input(format!(
-                "camera {:?} is disabled",
-                input.camera_id
-            )));
-        }
-        let cmd = PresenceCommand::RecordSighting {
+        let input = service::SightingInput {
+            employee_id: input.employee_id,
             camera_id: input.camera_id,
-            at,
-            similarity: input.similarity as f32,
+            at: input.at,
+            similarity: input.similarity,
             track_id: input.track_id,
             snapshot_ref: input.snapshot_ref,
         };
-        execute::<Presence>(state, &input.employee_id, cmd).await?;
-        employee_view(state, &input.employee_id).await
+        view(service::record_sighting(state, input).await)
     }
 
     /// Sets First In and/or Last Out by hand; automatic data never overwrites it.
@@ -447,26 +293,18 @@ impl Mutation {
         input: AttendanceCorrectionInput,
     ) -> Result<AttendanceRecord> {
         let state = ctx.data::<AppState>()?;
-        require_employee(state, &input.employee_id).await?;
-        let cmd = PresenceCommand::CorrectAttendance {
+        let input = service::AttendanceCorrection {
+            employee_id: input.employee_id,
             day: input.day,
             first_in: input.first_in,
             last_out: input.last_out,
+            note: input.note,
             entry_type: match input.entry_type {
                 CorrectionType::Manual => EntryType::Manual,
                 CorrectionType::System => EntryType::System,
             },
-            note: input.note,
-            now: Utc::now(),
         };
-        execute::<Presence>(state, &input.employee_id, cmd).await?;
-        queries::attendance(state.pool(), input.day, input.day, Some(&input.employee_id))
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .next()
-            .map(Into::into)
-            .ok_or_else(|| internal("corrected attendance row missing"))
+        view(service::correct_attendance(state, input).await)
     }
 
     /// Hides event-log and/or alert rows of local days `[from, to]` (all when omitted) from the
@@ -479,28 +317,12 @@ impl Mutation {
         to: Option<NaiveDate>,
     ) -> Result<ResetResult> {
         let state = ctx.data::<AppState>()?;
-        let window = day_window(state, from, to).await?;
-        let (event_rows, alert_rows) = queries::count_logs(state.pool(), window.from, window.to)
+        let (event_rows, alert_rows) = service::reset_logs(state, scope.into(), from, to)
             .await
-            .map_err(internal)?;
-        let scope: facewatch_domain::maintenance::LogScope = scope.into();
-        let cmd = MaintenanceCommand::ResetLogs {
-            scope,
-            window,
-            now: Utc::now(),
-        };
-        execute::<Maintenance>(state, MAINTENANCE_ID, cmd).await?;
+            .map_err(service_error)?;
         Ok(ResetResult {
-            event_rows: if scope.includes_events() {
-                event_rows
-            } else {
-                0
-            },
-            alert_rows: if scope.includes_alerts() {
-                alert_rows
-            } else {
-                0
-            },
+            event_rows,
+            alert_rows,
         })
     }
 
@@ -508,21 +330,16 @@ impl Mutation {
     /// one.
     async fn run_replay_audit(&self, ctx: &Context<'_>) -> Result<ReplayAudit> {
         let state = ctx.data::<AppState>()?;
-        let scratch = format!(
-            "replay_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        );
-        replay::verify(state.pool(), READ_SCHEMA, &scratch)
-            .await
-            .map(Into::into)
-            .map_err(internal)
+        view(service::run_replay_audit(state).await)
     }
 }
 
-async fn schedule_command(state: &AppState, cmd: ScheduleCommand) -> Result<Schedule> {
-    execute::<ScheduleAggregate>(state, SCHEDULE_ID, cmd).await?;
-    let snapshot = queries::current_schedule(state.pool())
-        .await
-        .map_err(internal)?;
-    Ok(Schedule::at(&snapshot, Utc::now()))
+fn view<V, T: From<V>>(result: service::Result<V>) -> Result<T> {
+    result.map(Into::into).map_err(service_error)
+}
+
+fn schedule(result: service::Result<ScheduleSnapshot>) -> Result<Schedule> {
+    result
+        .map(|snapshot| Schedule::at(&snapshot, Utc::now()))
+        .map_err(service_error)
 }

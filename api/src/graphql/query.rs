@@ -159,6 +159,18 @@ impl Query {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// The AI parameters in force at the next restart: `{path, source, params}`.
+    async fn ai_parameters(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<async_graphql::Json<serde_json::Value>> {
+        let state = ctx.data::<AppState>()?;
+        crate::service::ai_params(state)
+            .await
+            .map(async_graphql::Json)
+            .map_err(super::errors::service_error)
+    }
+
     async fn system(&self, ctx: &Context<'_>) -> Result<SystemStatus> {
         let state = ctx.data::<AppState>()?;
         let head = EventFeed::new(state.pool().clone())

@@ -115,6 +115,7 @@ impl From<EmployeeView> for Employee {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Camera {
     pub id: String,
     pub name: String,
@@ -123,6 +124,15 @@ pub struct Camera {
     /// The stream address with credentials and path removed; the real one never leaves the server.
     pub stream_url_redacted: String,
     pub added_at: DateTime<Utc>,
+}
+
+#[async_graphql::ComplexObject]
+impl Camera {
+    /// Live pipeline health; null when the camera is not running (disabled, or cameras are off).
+    async fn health(&self, ctx: &async_graphql::Context<'_>) -> Option<crate::CameraStatus> {
+        let state = ctx.data_unchecked::<crate::AppState>();
+        state.camera_monitor()?.health(&self.id)
+    }
 }
 
 impl From<CameraView> for Camera {

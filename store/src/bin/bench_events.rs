@@ -30,7 +30,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         track_id: i as u64,
                         snapshot_ref: None,
                     };
-                    store.execute::<Presence>(&format!("employee-{w}"), command).await?;
+                    store
+                        .execute::<Presence>(&format!("employee-{w}"), command)
+                        .await?;
                 }
                 Ok::<_, facewatch_store::CommandError<_>>(())
             })
@@ -40,7 +42,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         task.await??;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let events = EventFeed::new(db.pool.clone()).read_after(0, i64::MAX).await?.len();
+    let events = EventFeed::new(db.pool.clone())
+        .read_after(0, i64::MAX)
+        .await?
+        .len();
     println!(
         "appended {events} events ({writers} writers × {per_writer} commands) in {elapsed:.2} s: {:.0} events/s, {:.0} commands/s",
         events as f64 / elapsed,

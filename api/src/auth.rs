@@ -1,0 +1,383 @@
+//! Login for the dashboard and the API. Users are event-sourced (`domain::user`), passwords are
+//! argon2 hashes, sessions are random tokens stored as SHA-256 in `public.sessions`. A token is
+//! accepted from the `facewatch_session` cookie (browsers) or `Authorization: Bearer` (scripts), and
+//! on `/graphql/ws` also from the `connection_init` payload (`{"token": "..."}`).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{ServerError, ServerResult, Variables};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use facewatch_domain::user::{Role, User, UserCommand};
+use facewatch_store::{CommandError, EventStore, PgPool};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "facewatch_session";
+const SESSION_TTL_HOURS: i64 = 12;
+const MIN_PASSWORD_LEN: usize = 8;
+pub const FORBIDDEN: &str = "forbidden: admin role required";
+
+/// Who is calling; present in request extensions and GraphQL context data once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub username: String,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("password must be at least {MIN_PASSWORD_LEN} characters")]
+    WeakPassword,
+    #[error("{0}")]
+    Rejected(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("{0}")]
+    Store(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl<E: std::error::Error> From<CommandError<E>> for AuthError {
+    fn from(error: CommandError<E>) -> Self {
+        match error {
+            CommandError::Rejected(e) => AuthError::Rejected(e.to_string()),
+            other => AuthError::Store(other.to_string()),
+        }
+    }
+}
+
+impl AuthError {
+    /// The caller's mistake (as opposed to ours).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, AuthError::WeakPassword | AuthError::Rejected(_))
+    }
+}
+
+/// Ends every session of `username` (after a password change or when disabled).
+pub async fn end_sessions(pool: &PgPool, username: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM public.sessions WHERE username = $1")
+        .bind(username)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AuthError::WeakPassword);
+    }
+    // uuid v4 comes from the OS CSPRNG: 16 random bytes are a standard-size salt.
+    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
+        .map_err(|e| AuthError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Creates a user (the `facewatch user add` command). Fails if the name is taken.
+pub async fn add_user(
+    store: &EventStore,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> Result<(), AuthError> {
+    let command = UserCommand::Create {
+        username: username.to_string(),
+        password_hash: hash_password(password)?,
+        role,
+        now: Utc::now(),
+    };
+    store.execute::<User>(username, command).await?;
+    Ok(())
+}
+
+/// Creates `username` as an admin unless that user already exists (first start with
+/// `FACEWATCH_ADMIN_PASSWORD`). Returns whether it was created; an existing user is left untouched.
+pub async fn ensure_admin(
+    pool: &PgPool,
+    username: &str,
+    password: &str,
+) -> Result<bool, AuthError> {
+    let store = EventStore::new(pool.clone());
+    if store.load::<User>(username).await?.exists {
+        return Ok(false);
+    }
+    add_user(&store, username, password, Role::Admin).await?;
+    Ok(true)
+}
+
+fn token_hash(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// The session a token belongs to, if it is valid, unexpired and its user is still enabled.
+pub async fn session_for_token(pool: &PgPool, token: &str) -> Result<Option<Session>, sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT u.username, u.role FROM public.sessions s JOIN users u ON u.username = s.username \
+         WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(username, role)| Role::parse(&role).map(|role| Session { username, role })))
+}
+
+/// The token a request carries: the bearer header wins over the cookie.
+fn request_token(headers: &HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let cookie = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+    };
+    bearer.or_else(cookie).map(str::to_string)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Every `/graphql*` and `/api/*` request needs a session, except logging in. The WebSocket may
+/// instead authenticate in `connection_init` (browsers cannot set headers on a WebSocket), so it is
+/// let through without one and checked by [`ws_init`]. Non-GET `/api/*` calls need the admin role.
+pub async fn require_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let protected =
+        path == "/graphql" || path.starts_with("/graphql/") || path.starts_with("/api/");
+    if !protected || path == "/api/auth/login" {
+        return next.run(request).await;
+    }
+    let session = match request_token(request.headers()) {
+        Some(token) => match session_for_token(state.pool(), &token).await {
+            Ok(session) => session,
+            Err(e) => {
+                tracing::error!("session lookup failed: {e}");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error, see server log",
+                );
+            }
+        },
+        None => None,
+    };
+    let Some(session) = session else {
+        if path == "/graphql/ws" {
+            return next.run(request).await;
+        }
+        return error(StatusCode::UNAUTHORIZED, "login required");
+    };
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if path.starts_with("/api/")
+        && !path.starts_with("/api/auth/")
+        && !reads
+        && session.role != Role::Admin
+    {
+        return error(StatusCode::FORBIDDEN, FORBIDDEN);
+    }
+    request.extensions_mut().insert(session);
+    next.run(request).await
+}
+
+/// `connection_init` for `/graphql/ws` when the upgrade request carried no session.
+pub async fn ws_init(pool: PgPool, payload: serde_json::Value) -> async_graphql::Result<Session> {
+    let token = payload
+        .get("token")
+        .and_then(|t| t.as_str())
+        .or_else(|| {
+            payload
+                .get("Authorization")
+                .and_then(|t| t.as_str())
+                .and_then(|t| t.strip_prefix("Bearer "))
+        })
+        .ok_or_else(|| async_graphql::Error::new("login required"))?;
+    session_for_token(&pool, token)
+        .await
+        .map_err(|e| async_graphql::Error::new(e.to_string()))?
+        .ok_or_else(|| async_graphql::Error::new("login required"))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+fn cookie(token: &str, max_age: i64) -> String {
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
+}
+
+async fn login(State(state): State<AppState>, Json(creds): Json<Credentials>) -> Response {
+    // A user created a moment ago (CLI, first start) may not be projected yet.
+    if let Err(e) = state.projector().catch_up(None).await {
+        tracing::error!("projection before login failed: {e}");
+    }
+    let user: Result<Option<(String, String)>, _> = sqlx::query_as(
+        "SELECT password_hash, role FROM users WHERE username = $1 AND NOT disabled",
+    )
+    .bind(&creds.username)
+    .fetch_optional(state.pool())
+    .await;
+    let (hash, role) = match user {
+        Ok(Some(user)) => user,
+        Ok(None) => return error(StatusCode::UNAUTHORIZED, "invalid username or password"),
+        Err(e) => {
+            tracing::error!("login lookup failed: {e}");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error, see server log",
+            );
+        }
+    };
+    // Argon2 is deliberately slow: keep it off the async workers.
+    let password = creds.password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        return error(StatusCode::UNAUTHORIZED, "invalid username or password");
+    }
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let expires_at = Utc::now() + Duration::hours(SESSION_TTL_HOURS);
+    let stored = async {
+        let mut tx = state.pool().begin().await?;
+        sqlx::query("DELETE FROM public.sessions WHERE expires_at <= now()")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO public.sessions (token_hash, username, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash(&token))
+        .bind(&creds.username)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    };
+    if let Err(e) = stored.await {
+        tracing::error!("storing session failed: {e}");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error, see server log",
+        );
+    }
+    let body = json!({
+        "token": token,
+        "username": creds.username,
+        "role": role,
+        "expiresAt": expires_at,
+    });
+    (
+        [(header::SET_COOKIE, cookie(&token, SESSION_TTL_HOURS * 3600))],
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = request_token(&headers) {
+        let deleted = sqlx::query("DELETE FROM public.sessions WHERE token_hash = $1")
+            .bind(token_hash(&token))
+            .execute(state.pool())
+            .await;
+        if let Err(e) = deleted {
+            tracing::error!("logout failed: {e}");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error, see server log",
+            );
+        }
+    }
+    (
+        [(header::SET_COOKIE, cookie("", 0))],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response()
+}
+
+async fn me(axum::Extension(session): axum::Extension<Session>) -> Json<serde_json::Value> {
+    Json(json!({ "username": session.username, "role": session.role.as_str() }))
+}
+
+/// `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/auth/me`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", get(me))
+}
+
+/// Rejects any document containing a mutation unless the caller is an admin; applies to every
+/// mutation, present and future, over HTTP and WebSocket alike.
+pub struct AdminMutations;
+
+impl ExtensionFactory for AdminMutations {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AdminMutations)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AdminMutations {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let mutates = document
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation);
+        let admin = ctx
+            .data_opt::<Session>()
+            .is_some_and(|s| s.role == Role::Admin);
+        if mutates && !admin {
+            let mut error = ServerError::new(FORBIDDEN, None);
+            error.extensions = Some({
+                let mut ext = async_graphql::ErrorExtensionValues::default();
+                ext.set("code", "FORBIDDEN");
+                ext
+            });
+            return Err(error);
+        }
+        Ok(document)
+    }
+}

@@ -1,0 +1,70 @@
+//! `GET /api/files/{ref}`: snapshot and attendance photos, by the data-dir-relative reference
+//! stored in events and `meta.json` (authentication is the router's middleware).
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{ApiError, ApiResult};
+use crate::service::internal;
+use crate::AppState;
+
+/// The URL a reference is served at.
+pub fn url(reference: &str) -> String {
+    format!("/api/files/{reference}")
+}
+
+pub async fn serve(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+) -> ApiResult<Response> {
+    let path = state
+        .snapshots()
+        .resolve(&reference)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    send_file(&path, &reference, "private, max-age=3600").await
+}
+
+/// `GET /api/cameras/{id}/latest.jpg`: the camera's newest annotated frame (boxes and names), as
+/// published by the camera supervisor about once a second.
+pub async fn latest_frame(
+    State(state): State<AppState>,
+    Path(camera_id): Path<String>,
+) -> ApiResult<Response> {
+    let (path, _) = state.snapshots().latest(&camera_id).ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no frame from camera {camera_id:?} yet"),
+        )
+    })?;
+    send_file(&path, &camera_id, "no-store").await
+}
+
+async fn send_file(
+    path: &std::path::Path,
+    shown: &str,
+    cache: &'static str,
+) -> ApiResult<Response> {
+    let content_type = match path.extension().and_then(|e| e.to_str()) {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(path).await {
+        Ok(bytes) => Ok((
+            [
+                (header::CONTENT_TYPE, content_type),
+                // Photos are personal data: never in shared caches.
+                (header::CACHE_CONTROL, cache),
+            ],
+            bytes,
+        )
+            .into_response()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || path.is_dir() => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no file {shown:?}"),
+        )),
+        Err(e) => Err(internal(format!("read {}: {e}", path.display())).into()),
+    }
+}

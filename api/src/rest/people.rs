@@ -1,0 +1,95 @@
+//! Cameras and employees, including photo enrolment of face templates.
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use facewatch_domain::camera::redact_url;
+use facewatch_domain::employee::Pose;
+use facewatch_projections::queries::{self, CameraView, EmployeeView};
+
+use super::{ApiError, ApiResult, Body};
+use crate::service::{self, internal, EmployeeInput};
+use crate::AppState;
+
+/// Cameras with their stream URLs' credentials redacted.
+pub async fn cameras(State(state): State<AppState>) -> ApiResult<Json<Vec<CameraView>>> {
+    let mut cameras = queries::cameras(state.pool()).await.map_err(internal)?;
+    for camera in &mut cameras {
+        camera.stream_url = redact_url(&camera.stream_url);
+    }
+    Ok(Json(cameras))
+}
+
+/// Employees with their live presence.
+pub async fn employees(State(state): State<AppState>) -> ApiResult<Json<Vec<EmployeeView>>> {
+    Ok(Json(
+        queries::employees(state.pool()).await.map_err(internal)?,
+    ))
+}
+
+pub async fn enroll(
+    State(state): State<AppState>,
+    Body(input): Body<EmployeeInput>,
+) -> ApiResult<(StatusCode, Json<EmployeeView>)> {
+    let employee = service::enroll_employee(&state, input).await?;
+    Ok((StatusCode::CREATED, Json(employee)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    service::employee_view(&state, &id).await?;
+    service::delete_employee(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Largest photo accepted per pose.
+const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+
+fn pose(field: &str) -> Option<Pose> {
+    match field {
+        "front" => Some(Pose::Front),
+        "left" => Some(Pose::Left),
+        "right" => Some(Pose::Right),
+        _ => None,
+    }
+}
+
+/// `multipart/form-data` with JPEG files in fields `front`, `left` and/or `right`. Every photo
+/// is embedded before anything is stored, so one bad photo adds no template at all.
+pub async fn face_templates(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> ApiResult<Json<EmployeeView>> {
+    let mut photos: service::FacePhotos = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let pose = pose(&name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown field {name:?}: photos go in front, left or right"
+            ))
+        })?;
+        if photos.iter().any(|(p, _, _)| *p == pose) {
+            return Err(ApiError::bad_request(format!("{name} is given twice")));
+        }
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))?;
+        if bytes.is_empty() || bytes.len() > MAX_PHOTO_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "{name}: a photo must have 1 to {MAX_PHOTO_BYTES} bytes"
+            )));
+        }
+        photos.push((pose, name, bytes.to_vec()));
+    }
+    Ok(Json(
+        service::enroll_face_photos(&state, &id, photos).await?,
+    ))
+}

@@ -1,0 +1,267 @@
+//! Push notices: follow the event log (woken by `LISTEN facewatch_events`), turn each relevant
+//! event into messages once the read models have caught up with it, record them durably per
+//! chat, then send whatever is recorded and unsent.
+//!
+//! Delivery is at least once and, short of one narrow window, never twice:
+//! 1. `BotStore::plan` inserts one `pending` row per (chat, event, kind) and advances the event
+//!    cursor in the same transaction; the primary key makes a second planning a no-op.
+//! 2. Each pending row is sent, then marked `sent`. A restart resends only `pending` rows.
+//!
+//! The window: a crash after Telegram accepted a message but before the `sent` update commits
+//! (one local UPDATE, milliseconds) makes that one message go out again after the restart. The
+//! Bot API has no idempotency key, so closing it would mean risking a lost message instead.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta};
+use chrono_tz::Tz;
+use facewatch_domain::presence::PresenceEvent;
+use facewatch_domain::schedule::ScheduleEvent;
+use facewatch_domain::AnyEvent;
+use facewatch_projections::{queries, Projector};
+use facewatch_store::{RecordedEvent, EVENTS_CHANNEL, READ_SCHEMA};
+use sqlx::postgres::PgListener;
+use teloxide::prelude::*;
+use teloxide::{ApiError, RequestError};
+
+use crate::{local_time, retry_after, Ctx, RETRY};
+
+const BATCH: i64 = 200;
+/// Safety net for a missed notification (the listener reconnects silently).
+const IDLE_WAKE: Duration = Duration::from_secs(60);
+/// How often to look whether the projector has reached an event the bot wants to announce.
+const PROJECTOR_WAIT: Duration = Duration::from_millis(100);
+/// Waiting this long for the projector is worth a warning.
+const PROJECTOR_PATIENCE: Duration = Duration::from_secs(30);
+
+pub(crate) async fn follow(ctx: Arc<Ctx>) {
+    let projector = Projector::new(ctx.pool.clone(), READ_SCHEMA);
+    let mut listener: Option<PgListener> = None;
+    loop {
+        if listener.is_none() {
+            listener = match PgListener::connect_with(&ctx.pool).await {
+                Ok(mut l) => l.listen(EVENTS_CHANNEL).await.ok().map(|_| l),
+                Err(e) => {
+                    tracing::warn!("bot cannot LISTEN for new events: {e}");
+                    None
+                }
+            };
+        }
+        let mut pause = IDLE_WAKE;
+        if let Err(e) = plan_new_events(&ctx, &projector).await {
+            tracing::error!("bot cannot read new events, retrying: {e:#}");
+            pause = RETRY;
+        }
+        if let Some(wait) = deliver(&ctx).await {
+            pause = pause.min(wait);
+        }
+        match listener.as_mut() {
+            Some(l) => match tokio::time::timeout(pause, l.recv()).await {
+                Ok(Ok(_)) | Err(_) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!("bot lost its LISTEN connection: {e}");
+                    listener = None;
+                }
+            },
+            None => tokio::time::sleep(RETRY).await,
+        }
+    }
+}
+
+async fn plan_new_events(ctx: &Ctx, projector: &Projector) -> anyhow::Result<()> {
+    loop {
+        let cursor = ctx.store.event_cursor().await?;
+        let events = ctx.feed.read_after(cursor, BATCH).await?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        for event in events {
+            // Messages quote names and alert verdicts from the read models.
+            let mut waited = Duration::ZERO;
+            while projector.checkpoint().await? < event.seq {
+                if waited == PROJECTOR_PATIENCE {
+                    tracing::warn!(
+                        seq = event.seq,
+                        "read models are behind the log; is the projector (`facewatch serve`) running?"
+                    );
+                }
+                tokio::time::sleep(PROJECTOR_WAIT).await;
+                waited += PROJECTOR_WAIT;
+            }
+            let pushes = render(ctx, &event).await?;
+            tracing::debug!(seq = event.seq, pushes = pushes.len(), "event planned");
+            ctx.store.plan(event.seq, &pushes).await?;
+        }
+    }
+}
+
+/// Sends every pending push in log order; on failure, how long to wait before trying again.
+async fn deliver(ctx: &Ctx) -> Option<Duration> {
+    let pending = match ctx.store.pending().await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("bot cannot read its pending deliveries: {e}");
+            return Some(RETRY);
+        }
+    };
+    for delivery in pending {
+        match ctx
+            .bot
+            .send_message(ChatId(delivery.chat_id), &delivery.body)
+            .await
+        {
+            Ok(_) => {
+                if let Err(e) = ctx.store.mark_sent(&delivery).await {
+                    tracing::error!("bot cannot record a sent push: {e}");
+                    return Some(RETRY);
+                }
+            }
+            // Telegram refuses this chat for good (bot blocked, chat gone): stop pushing to it
+            // instead of retrying forever and holding up the others; /start turns it back on.
+            Err(RequestError::Api(e)) if chat_is_gone(&e) => {
+                tracing::warn!(
+                    chat = delivery.chat_id,
+                    "push refused, pausing the chat: {e}"
+                );
+                if let Err(e) = ctx.store.deactivate(delivery.chat_id).await {
+                    tracing::error!("bot cannot pause chat {}: {e}", delivery.chat_id);
+                    return Some(RETRY);
+                }
+            }
+            Err(e) => {
+                tracing::warn!("push failed, will retry: {}", ctx.redact(&e));
+                return Some(retry_after(&e));
+            }
+        }
+    }
+    None
+}
+
+fn chat_is_gone(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::BotBlocked
+            | ApiError::ChatNotFound
+            | ApiError::GroupDeactivated
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::UserDeactivated
+            | ApiError::CantInitiateConversation
+            | ApiError::CantTalkWithBots
+    )
+}
+
+/// The (kind, text) pushes one event makes, in the order they are to be sent.
+async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, String)>> {
+    let pool = &ctx.pool;
+    let tz = queries::current_schedule(pool).await?.timezone;
+    let mut pushes = Vec::new();
+    let mut push = |kind: String, body: String| pushes.push((kind, body));
+    match &rec.event {
+        AnyEvent::Presence(PresenceEvent::EmployeeEntered { camera_id, at, .. }) => {
+            let name = employee_name(ctx, &rec.aggregate_id).await?;
+            let camera = camera_name(ctx, camera_id).await?;
+            push(
+                "enter".into(),
+                format!("🟢 ENTER — {name}\n{} · {camera}", local_time(*at, tz)),
+            );
+            // An entry resolves every alert of the employee still open at that moment.
+            let until = *at + TimeDelta::milliseconds(1);
+            let alerts = queries::alerts(
+                pool,
+                DateTime::UNIX_EPOCH,
+                until,
+                Some(&rec.aggregate_id),
+                false,
+            )
+            .await?;
+            for alert in alerts
+                .iter()
+                // PostgreSQL keeps microseconds; the event has nanoseconds.
+                .filter(|a| a.id < rec.seq)
+                .filter(|a| {
+                    a.resolved_at
+                        .is_some_and(|r| (r - *at).abs() <= TimeDelta::microseconds(1))
+                })
+            {
+                push(
+                    format!("alert_resolved:{}", alert.id),
+                    format!(
+                        "✅ Alert #{} resolved — {name} is back\nLeft {} · back {}",
+                        alert.id,
+                        local_time(alert.raised_at, tz),
+                        local_time(*at, tz)
+                    ),
+                );
+            }
+        }
+        AnyEvent::Presence(PresenceEvent::EmployeeExited { camera_id, at, .. }) => {
+            let name = employee_name(ctx, &rec.aggregate_id).await?;
+            let camera = camera_name(ctx, camera_id).await?;
+            push(
+                "exit".into(),
+                format!(
+                    "🔴 EXIT — {name}\nlast seen {} · {camera}",
+                    local_time(*at, tz)
+                ),
+            );
+            // The projector raised an alert for this exit iff a row has its position as id.
+            if let Some(alert) = queries::alert(pool, rec.seq).await? {
+                push(
+                    "alert_raised".into(),
+                    format!(
+                        "⚠️ ALERT #{} — {name} left during work hours\nlast seen {} · {camera}",
+                        alert.id,
+                        local_time(alert.raised_at, tz)
+                    ),
+                );
+            }
+        }
+        AnyEvent::Schedule(change) => {
+            let history = queries::schedule_history(pool).await?;
+            let now_in_force = history
+                .into_iter()
+                .find(|v| v.seq == rec.seq)
+                .map(|v| v.snapshot.0)
+                .unwrap_or_default();
+            push(
+                "schedule".into(),
+                format!(
+                    "🗓 Schedule changed: {}\nNow: {}",
+                    describe_change(change, tz),
+                    facewatch_reports::schedule_context(&now_in_force)
+                ),
+            );
+        }
+        _ => {}
+    }
+    Ok(pushes)
+}
+
+async fn employee_name(ctx: &Ctx, id: &str) -> Result<String, sqlx::Error> {
+    Ok(queries::employee(&ctx.pool, id)
+        .await?
+        .map_or_else(|| format!("employee {id}"), |e| e.name))
+}
+
+async fn camera_name(ctx: &Ctx, id: &str) -> Result<String, sqlx::Error> {
+    Ok(queries::camera(&ctx.pool, id)
+        .await?
+        .map_or_else(|| format!("camera {id}"), |c| c.name))
+}
+
+fn describe_change(change: &ScheduleEvent, tz: Tz) -> String {
+    match change {
+        ScheduleEvent::ScheduleSaved { .. } => "work hours saved".into(),
+        ScheduleEvent::ModeSwitched { mode, .. } => format!("mode switched to {mode:?}"),
+        ScheduleEvent::ManualTrackingSet { on, .. } => {
+            format!("manual tracking {}", if *on { "on" } else { "off" })
+        }
+        ScheduleEvent::Paused { until, .. } => {
+            format!("monitoring paused until {}", local_time(*until, tz))
+        }
+        ScheduleEvent::Resumed { .. } => "monitoring resumed".into(),
+    }
+}

@@ -1,0 +1,65 @@
+//! Adapters between the camera supervisor and the API: the API defines small traits so that it
+//! does not depend on video and model code; the binary plugs the real implementations in.
+
+use std::sync::Arc;
+
+use facewatch_api::{CameraMonitor, CameraStatus, FacePhotoEmbedder, ParamsValidator, SystemHooks};
+use facewatch_cameras::{Vision, MODEL_ID};
+use facewatch_inference::{InferenceConfig, StreamState};
+use tokio::sync::watch;
+
+/// The running cameras, as the API sees them.
+pub struct Cameras(pub Arc<Vision>);
+
+impl CameraMonitor for Cameras {
+    fn health(&self, camera_id: &str) -> Option<CameraStatus> {
+        let health = self.0.health(camera_id)?;
+        let state = match health.state {
+            StreamState::Connecting => "CONNECTING",
+            StreamState::Online => "ONLINE",
+            StreamState::Offline => "OFFLINE",
+            StreamState::Stopped => "STOPPED",
+        };
+        Some(CameraStatus {
+            state: state.into(),
+            fps: health.fps.into(),
+            last_frame_at: health.last_frame_at,
+            reconnects: health.reconnects,
+            last_error: health.last_error,
+            unknown_faces: health.unknown_faces,
+        })
+    }
+}
+
+impl FacePhotoEmbedder for Cameras {
+    fn embed(&self, jpeg: &[u8]) -> Result<(Vec<f32>, String), String> {
+        Ok((self.0.embed_photo(jpeg)?, MODEL_ID.to_string()))
+    }
+}
+
+/// Operator actions: restart the camera pipelines, stop the process.
+pub struct Hooks {
+    pub vision: Option<Arc<Vision>>,
+    pub stop: watch::Sender<bool>,
+}
+
+impl SystemHooks for Hooks {
+    fn restart_cameras(&self) {
+        if let Some(vision) = &self.vision {
+            vision.restart_cameras();
+        }
+    }
+
+    fn shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Validates an AI-parameters document exactly as the cameras will read it.
+pub fn params_validator() -> ParamsValidator {
+    Arc::new(|document| {
+        let config: InferenceConfig =
+            serde_json::from_value(document.clone()).map_err(|e| e.to_string())?;
+        config.validate().map_err(|e| e.to_string())
+    })
+}
