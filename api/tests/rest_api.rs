@@ -667,7 +667,7 @@ async fn seed_system_endpoints() {
     assert_eq!(saved["schedule"]["timezone"], "Asia/Jakarta");
     assert_eq!(
         saved["summary"],
-        "Auto mode; Mon 09:00–18:00, Fri 22:00–06:00; lunch 12:00–13:00; Asia/Jakarta"
+        "Manual mode (tracking on); Mon 09:00–18:00, Fri 22:00–06:00; lunch 12:00–13:00; Asia/Jakarta"
     );
     server
         .refused(

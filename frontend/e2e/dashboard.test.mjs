@@ -213,6 +213,8 @@ test("dashboard: login, settings, live presence and alerts, reports, audit", asy
   await userForm.locator("button[type=submit]").click();
   await page.locator("[role=status]:has-text('User created')").waitFor();
   await page.click("text=Sign out");
+  // The settings page has a username field too: wait until the login screen has replaced it.
+  await page.locator("text=Sign in to the dashboard").waitFor();
   await page.fill("input[name=username]", "viewer1");
   await page.fill("input[name=password]", "viewer-password");
   await page.click("button[type=submit]");
