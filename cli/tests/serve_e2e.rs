@@ -211,13 +211,21 @@ async fn serve_enrols_from_photos_and_watches_a_camera() {
         .await;
     assert_eq!(present["employees"][0]["presence"]["cameraName"], "Door");
 
-    let frame = client
-        .http
-        .get(format!("{}/api/cameras/DOOR/latest.jpg", client.base))
-        .bearer_auth(&client.token)
-        .send()
-        .await
-        .unwrap();
+    // The supervisor publishes the annotated frame about once a second.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let frame = loop {
+        let frame = client
+            .http
+            .get(format!("{}/api/cameras/DOOR/latest.jpg", client.base))
+            .bearer_auth(&client.token)
+            .send()
+            .await
+            .unwrap();
+        if frame.status() == 200 || Instant::now() > deadline {
+            break frame;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
     assert_eq!(frame.status(), 200);
     assert_eq!(frame.headers()["content-type"], "image/jpeg");
     let jpeg = frame.bytes().await.unwrap();
