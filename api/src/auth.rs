@@ -3,8 +3,6 @@
 //! accepted from the `facewatch_session` cookie (browsers) or `Authorization: Bearer` (scripts), and
 //! on `/graphql/ws` also from the `connection_init` payload (`{"token": "..."}`).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{ServerError, ServerResult, Variables};
@@ -15,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
-use facewatch_domain::user::{Role, User, UserCommand};
-use facewatch_store::{CommandError, EventStore, PgPool};
+use facewatch_domain::user::Role;
+use facewatch_store::PgPool;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -26,7 +24,6 @@ use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "facewatch_session";
 const SESSION_TTL_HOURS: i64 = 12;
-const MIN_PASSWORD_LEN: usize = 8;
 pub const FORBIDDEN: &str = "forbidden: admin role required";
 
 /// Who is calling; present in request extensions and GraphQL context data once authenticated.
@@ -34,98 +31,6 @@ pub const FORBIDDEN: &str = "forbidden: admin role required";
 pub struct Session {
     pub username: String,
     pub role: Role,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("password must be at least {MIN_PASSWORD_LEN} characters")]
-    WeakPassword,
-    #[error("{0}")]
-    Rejected(String),
-    #[error("password hashing failed: {0}")]
-    Hash(String),
-    #[error("{0}")]
-    Store(String),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
-impl<E: std::error::Error> From<CommandError<E>> for AuthError {
-    fn from(error: CommandError<E>) -> Self {
-        match error {
-            CommandError::Rejected(e) => AuthError::Rejected(e.to_string()),
-            other => AuthError::Store(other.to_string()),
-        }
-    }
-}
-
-impl AuthError {
-    /// The caller's mistake (as opposed to ours).
-    pub fn is_bad_input(&self) -> bool {
-        matches!(self, AuthError::WeakPassword | AuthError::Rejected(_))
-    }
-}
-
-/// Ends every session of `username` (after a password change or when disabled).
-pub async fn end_sessions(pool: &PgPool, username: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM public.sessions WHERE username = $1")
-        .bind(username)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected())
-}
-
-pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AuthError::WeakPassword);
-    }
-    // uuid v4 comes from the OS CSPRNG: 16 random bytes are a standard-size salt.
-    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
-        .map_err(|e| AuthError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hash(e.to_string()))
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
-/// Creates a user (the `facewatch user add` command). Fails if the name is taken.
-pub async fn add_user(
-    store: &EventStore,
-    username: &str,
-    password: &str,
-    role: Role,
-) -> Result<(), AuthError> {
-    let command = UserCommand::Create {
-        username: username.to_string(),
-        password_hash: hash_password(password)?,
-        role,
-        now: Utc::now(),
-    };
-    store.execute::<User>(username, command).await?;
-    Ok(())
-}
-
-/// Creates `username` as an admin unless that user already exists (first start with
-/// `FACEWATCH_ADMIN_PASSWORD`). Returns whether it was created; an existing user is left untouched.
-pub async fn ensure_admin(
-    pool: &PgPool,
-    username: &str,
-    password: &str,
-) -> Result<bool, AuthError> {
-    let store = EventStore::new(pool.clone());
-    if store.load::<User>(username).await?.exists {
-        return Ok(false);
-    }
-    add_user(&store, username, password, Role::Admin).await?;
-    Ok(true)
 }
 
 fn token_hash(token: &str) -> String {
@@ -238,11 +143,9 @@ fn cookie(token: &str, max_age: i64) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
 }
 
+/// Checks a password against the `users` read model. It never projects: a user created a moment
+/// ago is visible as soon as the projector (woken by the append) has applied it.
 async fn login(State(state): State<AppState>, Json(creds): Json<Credentials>) -> Response {
-    // A user created a moment ago (CLI, first start) may not be projected yet.
-    if let Err(e) = state.projector().catch_up(None).await {
-        tracing::error!("projection before login failed: {e}");
-    }
     let user: Result<Option<(String, String)>, _> = sqlx::query_as(
         "SELECT password_hash, role FROM users WHERE username = $1 AND NOT disabled",
     )
@@ -250,8 +153,9 @@ async fn login(State(state): State<AppState>, Json(creds): Json<Credentials>) ->
     .fetch_optional(state.pool())
     .await;
     let (hash, role) = match user {
-        Ok(Some(user)) => user,
-        Ok(None) => return error(StatusCode::UNAUTHORIZED, "invalid username or password"),
+        Ok(Some((hash, role))) => (Some(hash), role),
+        // Unknown users cost the same password check as known ones (no enumeration by timing).
+        Ok(None) => (None, String::new()),
         Err(e) => {
             tracing::error!("login lookup failed: {e}");
             return error(
@@ -260,11 +164,11 @@ async fn login(State(state): State<AppState>, Json(creds): Json<Credentials>) ->
             );
         }
     };
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let password = creds.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = state
+        .app()
+        .passwords()
+        .verify(&creds.password, hash.as_deref())
+        .await;
     if !ok {
         return error(StatusCode::UNAUTHORIZED, "invalid username or password");
     }

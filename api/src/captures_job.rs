@@ -12,7 +12,6 @@ use facewatch_projections::queries::{self, AttendanceView};
 use facewatch_projections::Change;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::service;
 use crate::AppState;
 
 /// How often delayed Last Out candidates are re-checked.
@@ -66,12 +65,10 @@ pub async fn run_capture_writer(state: AppState, shutdown: impl Future<Output = 
 
 async fn backfill(state: &AppState, pending: &mut Pending) {
     let rows = async {
-        let today = service::current_schedule(state)
-            .await?
-            .local_day(Utc::now());
+        let today = state.app().current_schedule().await?.local_day(Utc::now());
         queries::attendance(state.pool(), today, today, None)
             .await
-            .map_err(service::internal)
+            .map_err(facewatch_app::AppError::from)
     };
     if let Ok(rows) = rows.await {
         for row in rows {
@@ -81,7 +78,7 @@ async fn backfill(state: &AppState, pending: &mut Pending) {
 }
 
 async fn capture(state: &AppState, employee_id: &str, day: NaiveDate, pending: &mut Pending) {
-    if let Ok(Some(row)) = service::attendance_row(state, employee_id, day).await {
+    if let Ok(Some(row)) = state.app().attendance_row(employee_id, day).await {
         store(state, &row, pending).await;
     }
 }
@@ -222,8 +219,8 @@ pub async fn run_retention(
     }
     tokio::pin!(shutdown);
     loop {
-        let Ok(schedule) = service::current_schedule(&state).await else {
-            // Logged by the service; try again in a minute.
+        let Ok(schedule) = state.app().current_schedule().await else {
+            // The read model is unreachable; try again in a minute.
             tokio::select! {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(Duration::from_secs(60)) => continue,

@@ -1,24 +1,24 @@
 //! The HTTP face of facewatch: GraphQL at `/graphql` (GraphiQL in a browser, subscriptions over
 //! WebSocket at `/graphql/ws`) and REST for files and spreadsheet downloads.
 
-pub mod absence;
 pub mod auth;
 pub mod captures_job;
 mod graphql;
+mod params;
 mod rest;
-pub mod service;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use graphql::{build_schema, FacewatchSchema};
-pub use state::{
-    AppState, CameraMonitor, CameraStatus, FacePhotoEmbedder, ParamsValidator, SystemHooks,
-};
+pub use state::{AppState, CameraMonitor, CameraStatus, ParamsValidator, SystemHooks};
 
 use std::path::Path;
 
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{State, WebSocketUpgrade};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -51,15 +51,58 @@ pub fn router_with_frontend(state: AppState, frontend_dir: &Path) -> Router {
         ))
 }
 
+/// What a mutation needs from the HTTP request besides the session: the correlation id of the
+/// request (`X-Correlation-Id`, or a new one) and the client's `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub correlation_id: String,
+    pub idempotency_key: Option<String>,
+}
+
+impl RequestMeta {
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, String> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| v.to_str().map(|v| v.trim().to_string()))
+                .transpose()
+                .map_err(|_| format!("{name} must be visible ASCII"))
+        };
+        let idempotency_key = header("idempotency-key")?;
+        if idempotency_key
+            .as_ref()
+            .is_some_and(|k| k.len() > facewatch_app::MAX_IDEMPOTENCY_KEY_LEN)
+        {
+            return Err(format!(
+                "Idempotency-Key is longer than {} characters",
+                facewatch_app::MAX_IDEMPOTENCY_KEY_LEN
+            ));
+        }
+        let correlation_id = header("x-correlation-id")?
+            .filter(|id| !id.is_empty() && id.len() <= 100)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Ok(Self {
+            correlation_id,
+            idempotency_key,
+        })
+    }
+}
+
 async fn graphql(
     State(schema): State<FacewatchSchema>,
     Extension(session): Extension<auth::Session>,
+    headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
-    schema
-        .execute(request.into_inner().data(session))
-        .await
-        .into()
+) -> Response {
+    let meta = match RequestMeta::from_headers(&headers) {
+        Ok(meta) => meta,
+        Err(message) => {
+            let body = serde_json::json!({ "error": message });
+            return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
+    };
+    let request = request.into_inner().data(session).data(meta);
+    GraphQLResponse::from(schema.execute(request).await).into_response()
 }
 
 /// The upgrade request's session (cookie or bearer) if it had one, else `connection_init`'s token.

@@ -2,9 +2,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use facewatch_app::App;
 use facewatch_captures::{AttendanceCaptures, CapturePolicy, SnapshotStore};
 use facewatch_projections::Projector;
-use facewatch_store::EventStore;
 use sqlx::PgPool;
 
 /// What the running process does on operator request (implemented by the camera supervisor).
@@ -13,12 +13,6 @@ pub trait SystemHooks: Send + Sync {
     fn restart_cameras(&self);
     /// Stop the whole process gracefully.
     fn shutdown(&self);
-}
-
-/// Turns one enrolment photo into a face embedding.
-pub trait FacePhotoEmbedder: Send + Sync {
-    /// `(embedding, model id)`, or a reason the photo is unusable (no face, two faces, …).
-    fn embed(&self, jpeg: &[u8]) -> Result<(Vec<f32>, String), String>;
 }
 
 /// What a running camera pipeline reports (implemented by the camera supervisor).
@@ -51,24 +45,22 @@ pub struct AppState {
 }
 
 struct Inner {
-    store: EventStore,
-    projector: Projector,
+    app: App,
     started_at: DateTime<Utc>,
     data_dir: PathBuf,
     capture_policy: CapturePolicy,
     params_file: PathBuf,
     params_validator: Option<ParamsValidator>,
     hooks: Option<Arc<dyn SystemHooks>>,
-    embedder: Option<Arc<dyn FacePhotoEmbedder>>,
     cameras: Option<Arc<dyn CameraMonitor>>,
 }
 
 impl AppState {
-    pub fn new(store: EventStore, projector: Projector) -> Self {
+    /// The HTTP face of `app`; its projector must be running in this process.
+    pub fn new(app: App) -> Self {
         Self {
             inner: Arc::new(Inner {
-                store,
-                projector,
+                app,
                 started_at: Utc::now(),
                 data_dir: PathBuf::from("data"),
                 capture_policy: CapturePolicy {
@@ -78,7 +70,6 @@ impl AppState {
                 params_file: PathBuf::from("config/ai.toml"),
                 params_validator: None,
                 hooks: None,
-                embedder: None,
                 cameras: None,
             }),
         }
@@ -114,10 +105,6 @@ impl AppState {
         self.edit(|i| i.hooks = Some(hooks))
     }
 
-    pub fn with_embedder(self, embedder: Arc<dyn FacePhotoEmbedder>) -> Self {
-        self.edit(|i| i.embedder = Some(embedder))
-    }
-
     pub fn with_camera_monitor(self, cameras: Arc<dyn CameraMonitor>) -> Self {
         self.edit(|i| i.cameras = Some(cameras))
     }
@@ -126,16 +113,17 @@ impl AppState {
         self.inner.cameras.as_ref()
     }
 
-    pub fn store(&self) -> &EventStore {
-        &self.inner.store
+    /// The use cases: every write goes through here.
+    pub fn app(&self) -> &App {
+        &self.inner.app
     }
 
     pub fn pool(&self) -> &PgPool {
-        self.inner.store.pool()
+        self.inner.app.pool()
     }
 
     pub fn projector(&self) -> &Projector {
-        &self.inner.projector
+        self.inner.app.projector()
     }
 
     pub fn started_at(&self) -> DateTime<Utc> {
@@ -164,9 +152,5 @@ impl AppState {
 
     pub fn hooks(&self) -> Option<&Arc<dyn SystemHooks>> {
         self.inner.hooks.as_ref()
-    }
-
-    pub fn embedder(&self) -> Option<&Arc<dyn FacePhotoEmbedder>> {
-        self.inner.embedder.as_ref()
     }
 }

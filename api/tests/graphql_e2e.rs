@@ -4,103 +4,66 @@
 
 use std::time::Duration;
 
-use facewatch_api::absence::{self, AbsencePolicy};
-use facewatch_api::AppState;
-use facewatch_projections::{schema, Projector};
-use facewatch_store::{EventStore, ScratchDatabase, READ_SCHEMA};
+use facewatch_api::testing::{TestServer, ADMIN, ADMIN_PASSWORD as PASSWORD};
+use facewatch_app::absence::{self, AbsencePolicy};
+use facewatch_app::{Actor, CommandContext};
+use facewatch_store::ScratchDatabase;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-const ADMIN: &str = "admin";
-const PASSWORD: &str = "admin-password";
-
+/// The shared test server plus what these tests add: the absence watcher and subscriptions.
 struct Server {
+    inner: TestServer,
     base: String,
-    http: reqwest::Client,
     token: String,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
-    async fn start(db: &ScratchDatabase) -> Self {
-        schema::install(&db.pool, READ_SCHEMA, false).await.unwrap();
-        let projector = Projector::new(db.pool.clone(), READ_SCHEMA);
-        let state = AppState::new(EventStore::new(db.pool.clone()), projector.clone());
+    async fn start(prefix: &str) -> Self {
+        let inner = TestServer::spawn(prefix).await;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let until = move || {
-            let mut s = stopped.clone();
-            async move {
-                let _ = s.wait_for(|v| *v).await;
-            }
-        };
-        tokio::spawn(projector.run(until()));
         let policy = AbsencePolicy {
             present_timeout_sec: 1,
             check_every: Duration::from_millis(200),
         };
-        tokio::spawn(absence::watch(state.clone(), policy, until()));
-        facewatch_api::auth::ensure_admin(&db.pool, ADMIN, PASSWORD)
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let app = facewatch_api::router(state);
-        let mut stopped = stop.subscribe();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|v| *v).await;
-                })
-                .await
-                .unwrap()
-        });
-        let mut server = Self {
-            base,
-            http: reqwest::Client::new(),
-            token: String::new(),
+        tokio::spawn(absence::watch(inner.test.app.clone(), policy, async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|v| *v).await;
+        }));
+        Self {
+            base: inner.addr.clone(),
+            token: inner.token.clone(),
+            inner,
             stop,
-        };
-        let login = server.login(ADMIN, PASSWORD).await;
-        assert_eq!(login.status(), 200);
-        server.token = login.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        server
+        }
+    }
+
+    fn db(&self) -> &ScratchDatabase {
+        &self.inner.test.db
+    }
+
+    async fn finish(self) {
+        let _ = self.stop.send(true);
+        self.inner.finish().await;
     }
 
     async fn login(&self, username: &str, password: &str) -> reqwest::Response {
-        self.http
-            .post(format!("http://{}/api/auth/login", self.base))
-            .json(&json!({ "username": username, "password": password }))
-            .send()
-            .await
-            .unwrap()
+        self.inner.login(username, password).await
     }
 
     async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.gql_as(&self.token, query, variables).await
+        self.inner.gql(query, variables).await
     }
 
     async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
-        self.http
-            .post(format!("http://{}/graphql", self.base))
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.inner.gql_as(token, query, variables).await
     }
 
     async fn ok(&self, query: &str, variables: Value) -> Value {
-        let response = self.gql(query, variables).await;
-        assert!(response.get("errors").is_none(), "{response}");
-        response["data"].clone()
+        self.inner.ok(query, variables).await
     }
 
     /// Opens a graphql-transport-ws subscription and returns a function that awaits its next payload.
@@ -164,8 +127,7 @@ async fn event_count(db: &ScratchDatabase) -> i64 {
 
 #[tokio::test]
 async fn enrol_sight_watch_alerts_live_and_replay() {
-    let db = ScratchDatabase::create("fw_api").await.unwrap();
-    let server = Server::start(&db).await;
+    let server = Server::start("fw_api").await;
 
     let data = server
         .ok(
@@ -261,21 +223,20 @@ async fn enrol_sight_watch_alerts_live_and_replay() {
         .await;
     assert_eq!(audit["runReplayAudit"]["allMatch"], true, "{audit}");
     assert!(audit["runReplayAudit"]["position"].as_i64().unwrap() >= 8);
-    let _ = server.stop.send(true);
-    db.drop().await.unwrap();
+    server.finish().await;
 }
 
 #[tokio::test]
 async fn bad_input_is_a_clear_error_and_writes_nothing() {
-    let db = ScratchDatabase::create("fw_api").await.unwrap();
-    let server = Server::start(&db).await;
+    let server = Server::start("fw_api").await;
+    let db = server.db();
     server
         .ok(
             "mutation { addCamera(input: {id: \"CAM1\", name: \"Door\", streamUrl: \"rtsp://cam/1\"}) { id } }",
             json!({}),
         )
         .await;
-    let before = event_count(&db).await;
+    let before = event_count(db).await;
 
     let cases: [(&str, Value, &str); 9] = [
         (
@@ -316,7 +277,7 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
         assert!(message.contains(expected), "{query}\n→ {response}");
     }
     assert_eq!(
-        event_count(&db).await,
+        event_count(db).await,
         before,
         "rejected input appended nothing"
     );
@@ -330,8 +291,7 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
         .unwrap()
         .contains("already in use"));
     assert_eq!(again["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
-    let _ = server.stop.send(true);
-    db.drop().await.unwrap();
+    server.finish().await;
 }
 
 /// Opens `/graphql/ws` with optional extra headers and init payload; returns the server's first
@@ -362,18 +322,20 @@ async fn ws_handshake(server: &Server, cookie: Option<&str>, payload: Value) -> 
 
 #[tokio::test]
 async fn login_roles_and_logout() {
-    let db = ScratchDatabase::create("fw_auth").await.unwrap();
-    let server = Server::start(&db).await;
+    let server = Server::start("fw_auth").await;
+    let db = server.db();
     let base = format!("http://{}", server.base);
     let enrol = "mutation { enrollEmployee(input: {name: \"Bo\", code: \"E-9\"}) { id } }";
 
     // No session: GraphQL and REST refuse, login itself is open.
     let anonymous = server
+        .inner
         .http
         .post(format!("{base}/graphql"))
         .json(&json!({"query": "{ employees { id } }"}));
     assert_eq!(anonymous.send().await.unwrap().status(), 401);
     let me = server
+        .inner
         .http
         .get(format!("{base}/api/auth/me"))
         .send()
@@ -409,16 +371,26 @@ async fn login_roles_and_logout() {
         audit["events"][0]["payload"]["User"]["UserCreated"]["password_hash"],
         "<redacted>"
     );
-    assert!(
-        !facewatch_api::auth::ensure_admin(&db.pool, ADMIN, "another-password")
-            .await
-            .unwrap()
-    );
+    assert!(!server
+        .inner
+        .test
+        .app
+        .ensure_admin(
+            &CommandContext::new(Actor::cli()),
+            ADMIN,
+            "another-password"
+        )
+        .await
+        .unwrap());
 
     // A viewer reads but cannot mutate; nothing is written.
-    let store = EventStore::new(db.pool.clone());
     let viewer_role = facewatch_domain::user::Role::Viewer;
-    facewatch_api::auth::add_user(&store, "val", "viewer-password", viewer_role)
+    let cli = CommandContext::new(Actor::cli());
+    server
+        .inner
+        .test
+        .app
+        .create_user(&cli, "val", "viewer-password", viewer_role)
         .await
         .unwrap();
     let login = server.login("val", "viewer-password").await;
@@ -436,14 +408,15 @@ async fn login_roles_and_logout() {
         .gql_as(token, "{ employees { id } }", json!({}))
         .await;
     assert!(read.get("errors").is_none(), "{read}");
-    let before = event_count(&db).await;
+    let before = event_count(db).await;
     let refused = server.gql_as(token, enrol, json!({})).await;
     assert_eq!(
         refused["errors"][0]["message"],
         "forbidden: admin role required"
     );
-    assert_eq!(event_count(&db).await, before);
+    assert_eq!(event_count(db).await, before);
     let rest = server
+        .inner
         .http
         .post(format!("{base}/api/schedule/pause"))
         .bearer_auth(token)
@@ -455,6 +428,7 @@ async fn login_roles_and_logout() {
 
     // The browser's way: the cookie authenticates HTTP and the WebSocket upgrade.
     let me: Value = server
+        .inner
         .http
         .get(format!("{base}/api/auth/me"))
         .header("Cookie", &session_cookie)
@@ -470,6 +444,7 @@ async fn login_roles_and_logout() {
 
     // Logging out ends the session for cookie and token alike.
     let out = server
+        .inner
         .http
         .post(format!("{base}/api/auth/logout"))
         .header("Cookie", &session_cookie)
@@ -478,6 +453,7 @@ async fn login_roles_and_logout() {
         .unwrap();
     assert_eq!(out.status(), 204);
     let after = server
+        .inner
         .http
         .get(format!("{base}/api/auth/me"))
         .bearer_auth(token)
@@ -511,6 +487,7 @@ async fn login_roles_and_logout() {
     let vic_token = vic["token"].as_str().unwrap();
     let me = |token: &str| {
         server
+            .inner
             .http
             .get(format!("{base}/api/auth/me"))
             .bearer_auth(token.to_string())
@@ -521,6 +498,5 @@ async fn login_roles_and_logout() {
     assert_eq!(server.ok(disable, json!({})).await["disableUser"], true);
     assert_eq!(me(vic_token).await.unwrap().status(), 401);
     assert_eq!(server.login("vic", "vic-password").await.status(), 401);
-    let _ = server.stop.send(true);
-    db.drop().await.unwrap();
+    server.finish().await;
 }

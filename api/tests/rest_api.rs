@@ -10,63 +10,42 @@ use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, Utc};
-use facewatch_api::{auth, captures_job, AppState, SystemHooks};
+use facewatch_api::testing::TestServer;
+use facewatch_api::{captures_job, AppState, SystemHooks};
+use facewatch_app::{Actor, CommandContext};
 use facewatch_captures::{CapturePolicy, SnapshotStore};
-use facewatch_projections::{schema, Projector};
-use facewatch_store::{EventStore, ScratchDatabase, READ_SCHEMA};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const ADMIN: &str = "admin";
-const PASSWORD: &str = "correct horse battery";
-
+/// The shared test server, with the REST helpers these tests use.
 struct Server {
+    inner: TestServer,
     base: String,
     http: reqwest::Client,
     token: String,
     state: AppState,
-    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
-    async fn start(db: &ScratchDatabase, configure: impl FnOnce(AppState) -> AppState) -> Self {
-        schema::install(&db.pool, READ_SCHEMA, false).await.unwrap();
-        let projector = Projector::new(db.pool.clone(), READ_SCHEMA);
-        let state = configure(AppState::new(
-            EventStore::new(db.pool.clone()),
-            projector.clone(),
-        ));
-        auth::ensure_admin(&db.pool, ADMIN, PASSWORD).await.unwrap();
-        let (stop, _) = tokio::sync::watch::channel(false);
-        tokio::spawn(projector.run(stopped(&stop)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let app = facewatch_api::router(state.clone());
-        let until = stopped(&stop);
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(until)
-                .await
-                .unwrap()
-        });
-        let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{base}/api/auth/login"))
-            .json(&json!({"username": ADMIN, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
+    async fn start(prefix: &str, configure: impl FnOnce(AppState) -> AppState) -> Self {
+        let inner = TestServer::spawn_with(prefix, configure).await;
+        Self {
+            base: inner.base.clone(),
+            http: inner.http.clone(),
+            token: inner.token.clone(),
+            state: inner.state.clone(),
+            inner,
+        }
+    }
+
+    /// One absence pass, as the watcher in `serve` runs it.
+    async fn check_absences(&self, timeout_sec: u32) {
+        let watcher = CommandContext::new(Actor::system("absence-watcher"));
+        self.state
+            .app()
+            .check_absences(&watcher, timeout_sec)
             .await
             .unwrap();
-        let token = login["token"].as_str().expect("login token").to_owned();
-        Self {
-            base,
-            http,
-            token,
-            state,
-            stop,
-        }
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
@@ -143,9 +122,8 @@ impl Server {
         .await;
     }
 
-    async fn stop(self, db: ScratchDatabase) {
-        let _ = self.stop.send(true);
-        db.drop().await.unwrap();
+    async fn stop(self) {
+        self.inner.finish().await;
     }
 }
 
@@ -180,9 +158,9 @@ fn today() -> String {
 
 #[tokio::test]
 async fn reports_as_json_and_xlsx() {
-    let db = ScratchDatabase::create("rest_reports").await.unwrap();
+    let prefix = "rest_reports";
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(&db, |s| s.with_data_dir(data.path())).await;
+    let server = Server::start(prefix, |s| s.with_data_dir(data.path())).await;
     let employee = server.scene().await;
     let snap = SnapshotStore::new(data.path())
         .save_snapshot("CAM1", Utc::now(), &jpeg(10))
@@ -249,13 +227,7 @@ async fn reports_as_json_and_xlsx() {
 
     // Alerts: an exit while tracking is on raises one.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let policy = facewatch_api::absence::AbsencePolicy {
-        present_timeout_sec: 1,
-        check_every: Duration::from_millis(100),
-    };
-    facewatch_api::absence::check_once(&server.state, policy)
-        .await
-        .unwrap();
+    server.check_absences(1).await;
     let alerts = server
         .json(
             server.get(&format!("/api/report/alerts?date_from={day}&date_to={day}")),
@@ -349,19 +321,19 @@ async fn reports_as_json_and_xlsx() {
             .refused(server.get(path), StatusCode::BAD_REQUEST, expected)
             .await;
     }
-    server.stop(db).await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn capture_writer_files_and_captures_endpoint() {
-    let db = ScratchDatabase::create("rest_captures").await.unwrap();
+    let prefix = "rest_captures";
     let data = tempfile::tempdir().unwrap();
     let delay = 3;
     let policy = CapturePolicy {
         first_in_overwrite_enabled: false,
         last_out_delay_sec: delay,
     };
-    let server = Server::start(&db, |s| {
+    let server = Server::start(prefix, |s| {
         s.with_data_dir(data.path()).with_capture_policy(policy)
     })
     .await;
@@ -430,13 +402,7 @@ async fn capture_writer_files_and_captures_endpoint() {
 
     // Leaving: Last Out waits for the delay after the exit.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let absence = facewatch_api::absence::AbsencePolicy {
-        present_timeout_sec: 1,
-        check_every: Duration::from_millis(100),
-    };
-    facewatch_api::absence::check_once(&server.state, absence)
-        .await
-        .unwrap();
+    server.check_absences(1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         !folder.join("last_out.jpg").exists(),
@@ -492,14 +458,14 @@ async fn capture_writer_files_and_captures_endpoint() {
         )
         .await;
     let _ = stop_writer.send(true);
-    server.stop(db).await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn retention_removes_old_day_folders() {
-    let db = ScratchDatabase::create("rest_retention").await.unwrap();
+    let prefix = "rest_retention";
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(&db, |s| s.with_data_dir(data.path())).await;
+    let server = Server::start(prefix, |s| s.with_data_dir(data.path())).await;
     let day_dir = |root: &str, day: &str| data.path().join(root).join(day);
     let old = day_dir("attendance_captures", "2020-01-01").join("e1");
     let old_snap = day_dir("snapshots/CAM1", "2020-01-01");
@@ -526,7 +492,7 @@ async fn retention_removes_old_day_folders() {
         .await
         .unwrap()
         .unwrap();
-    server.stop(db).await;
+    server.stop().await;
 }
 
 #[derive(Default)]
@@ -552,12 +518,12 @@ fn copy_example_params(dir: &Path) {
 
 #[tokio::test]
 async fn seed_system_endpoints() {
-    let db = ScratchDatabase::create("rest_seed").await.unwrap();
+    let prefix = "rest_seed";
     let config = tempfile::tempdir().unwrap();
     copy_example_params(config.path());
     let params_file = config.path().join("ai.toml");
     let hooks = Arc::new(CountingHooks::default());
-    let server = Server::start(&db, |s| {
+    let server = Server::start(prefix, |s| {
         s.with_params_file(&params_file)
             .with_hooks(hooks.clone())
             .with_params_validator(Arc::new(|params| {
@@ -735,5 +701,5 @@ async fn seed_system_endpoints() {
             "must be a JSON object",
         )
         .await;
-    server.stop(db).await;
+    server.stop().await;
 }

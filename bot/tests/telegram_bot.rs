@@ -1,4 +1,4 @@
-//! The bot end to end: real PostgreSQL (events appended through `EventStore`, a live
+//! The bot end to end: real PostgreSQL (events appended through the application layer, a live
 //! `Projector`), the real bot loop, and a fake Bot API server on 127.0.0.1 that feeds it
 //! updates and records every message, photo and document it sends.
 
@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use facewatch_app::testing::TestApp;
+use facewatch_app::{Actor, App, CameraInput, CommandContext, EmployeeInput, SightingInput};
 use facewatch_bot::BotSettings;
 use facewatch_captures::SnapshotStore;
-use facewatch_domain::camera::{Camera, CameraCommand};
-use facewatch_domain::employee::{Employee, EmployeeCommand, Profile};
-use facewatch_domain::presence::{Presence, PresenceCommand};
-use facewatch_domain::schedule::{Mode, Schedule, ScheduleCommand};
-use facewatch_domain::SCHEDULE_ID;
-use facewatch_projections::{schema, Projector};
-use facewatch_store::{EventStore, ScratchDatabase, READ_SCHEMA};
+use facewatch_domain::schedule::Mode;
 use fake_telegram::{Call, FakeTelegram};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -28,10 +27,11 @@ const CHAT_B: i64 = 1002;
 const STRANGER: i64 = 6666;
 
 struct World {
-    db: ScratchDatabase,
-    store: EventStore,
+    test: TestApp,
     tg: FakeTelegram,
     data_dir: tempfile::TempDir,
+    /// The tests' short names of employees → their ids.
+    ids: Mutex<HashMap<String, String>>,
 }
 
 struct RunningBot {
@@ -45,16 +45,25 @@ impl World {
             .with_test_writer()
             .with_env_filter("facewatch_bot=debug,warn")
             .try_init();
-        let db = ScratchDatabase::create("fw_bot").await.unwrap();
-        schema::install(&db.pool, READ_SCHEMA, false).await.unwrap();
-        let projector = Projector::new(db.pool.clone(), READ_SCHEMA);
-        tokio::spawn(projector.run(std::future::pending()));
         Self {
-            store: EventStore::new(db.pool.clone()),
+            test: TestApp::spawn("fw_bot").await,
             tg: FakeTelegram::start(TOKEN).await,
             data_dir: tempfile::tempdir().unwrap(),
-            db,
+            ids: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn app(&self) -> &App {
+        &self.test.app
+    }
+
+    /// An admin acting at `now`.
+    fn admin_at(&self, now: DateTime<Utc>) -> CommandContext {
+        CommandContext::new(Actor::user("admin")).with_now(now)
+    }
+
+    fn id(&self, name: &str) -> String {
+        self.ids.lock().unwrap()[name].clone()
     }
 
     fn start_bot(&self) -> RunningBot {
@@ -66,7 +75,7 @@ impl World {
             camera_online_sec: 60,
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let pool = self.db.pool.clone();
+        let pool = self.test.db.pool.clone();
         let task = tokio::spawn(facewatch_bot::run(settings, TOKEN.into(), pool, async {
             let _ = stopped.await;
         }));
@@ -77,78 +86,63 @@ impl World {
         SnapshotStore::new(self.data_dir.path())
     }
 
-    async fn enrol(&self, id: &str, name: &str) {
-        let profile = Profile {
+    async fn enrol(&self, short: &str, name: &str) {
+        let input = EmployeeInput {
             name: name.into(),
-            code: format!("C-{id}"),
+            code: format!("C-{short}"),
             department: "Ops".into(),
         };
-        let command = EmployeeCommand::Enroll {
-            profile,
-            now: Utc::now() - TimeDelta::hours(2),
-        };
-        self.store.execute::<Employee>(id, command).await.unwrap();
+        let ctx = self.admin_at(Utc::now() - TimeDelta::hours(2));
+        let employee = self.app().enroll_employee(&ctx, input).await.unwrap();
+        self.ids.lock().unwrap().insert(short.into(), employee.id);
     }
 
     async fn add_camera(&self, id: &str, name: &str) {
-        let command = CameraCommand::Add {
+        let camera = CameraInput {
+            id: Some(id.into()),
             name: name.into(),
             location: "Lobby".into(),
             stream_url: "rtsp://user:secret@10.0.0.9/stream".into(),
             enabled: true,
-            now: Utc::now() - TimeDelta::hours(2),
         };
-        self.store.execute::<Camera>(id, command).await.unwrap();
+        let ctx = self.admin_at(Utc::now() - TimeDelta::hours(2));
+        self.app().add_camera(&ctx, camera).await.unwrap();
     }
 
     /// Manual mode with tracking on: every exit is a violation, whatever the time of day.
     async fn always_monitor(&self) {
         // Before every sighting of the tests: a change cannot alter verdicts on earlier events.
-        let now = Utc::now() - TimeDelta::hours(1);
-        let mode = ScheduleCommand::SwitchMode {
-            mode: Mode::Manual,
-            now,
-        };
-        self.store
-            .execute::<Schedule>(SCHEDULE_ID, mode)
+        let ctx = self.admin_at(Utc::now() - TimeDelta::hours(1));
+        self.app()
+            .set_schedule_mode(&ctx, Mode::Manual)
             .await
             .unwrap();
-        let on = ScheduleCommand::SetManualTracking { on: true, now };
-        self.store
-            .execute::<Schedule>(SCHEDULE_ID, on)
-            .await
-            .unwrap();
+        self.app().set_manual_tracking(&ctx, true).await.unwrap();
     }
 
     async fn seen(&self, employee: &str, at: DateTime<Utc>, snapshot_ref: Option<String>) {
-        let command = PresenceCommand::RecordSighting {
+        let sighting = SightingInput {
+            employee_id: self.id(employee),
             camera_id: "door".into(),
-            at,
+            at: Some(at),
             similarity: 0.8,
             track_id: 1,
             snapshot_ref,
         };
-        self.store
-            .execute::<Presence>(employee, command)
-            .await
-            .unwrap();
+        let camera = CommandContext::new(Actor::camera("door"));
+        let outcome = self.app().record_sighting(&camera, sighting).await.unwrap();
+        self.app().settle(&[outcome]).await.unwrap();
     }
 
-    /// Records the exit of an employee last seen more than a minute before `now`.
-    async fn gone(&self, employee: &str, now: DateTime<Utc>) {
-        let command = PresenceCommand::CheckAbsence {
-            now,
-            timeout_sec: 60,
-        };
-        self.store
-            .execute::<Presence>(employee, command)
-            .await
-            .unwrap();
+    /// Records the exit of every employee last seen more than a minute before `now`.
+    async fn gone(&self, _employee: &str, now: DateTime<Utc>) {
+        let watcher = CommandContext::new(Actor::system("absence-watcher")).with_now(now);
+        self.app().check_absences(&watcher, 60).await.unwrap();
     }
 
     async fn pending_deliveries(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM bot.deliveries WHERE status <> 'sent'")
-            .fetch_one(&self.db.pool)
+            .fetch_one(&self.test.db.pool)
             .await
             .unwrap()
     }
@@ -217,12 +211,8 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
     // Back (resolves the old alert), gone again (a new alert), then monitoring is paused.
     w.seen("ana", base + TimeDelta::minutes(10), None).await;
     w.gone("ana", base + TimeDelta::minutes(12)).await;
-    let pause = ScheduleCommand::PauseFor {
-        minutes: 30,
-        now: Utc::now(),
-    };
-    w.store
-        .execute::<Schedule>(SCHEDULE_ID, pause)
+    w.app()
+        .pause_schedule(&w.admin_at(Utc::now()), 30)
         .await
         .unwrap();
     let expected = [
@@ -240,7 +230,7 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
     }
     settle().await;
     let old_alert_id: i64 = sqlx::query_scalar("SELECT min(id) FROM read.alerts")
-        .fetch_one(&w.db.pool)
+        .fetch_one(&w.test.db.pool)
         .await
         .unwrap();
     for chat in [CHAT_A, CHAT_B] {
@@ -298,7 +288,7 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
     assert_eq!(pushes(&w.tg, CHAT_B).len(), 5, "B is paused");
     assert_eq!(w.pending_deliveries().await, 0);
     bot.stop().await;
-    w.db.drop().await.unwrap();
+    w.test.finish().await;
 }
 
 #[tokio::test]
@@ -507,7 +497,7 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     assert_eq!(answered.len(), unique.len(), "a query answered twice");
     assert_eq!(answered.len(), 12, "{answered:?}");
     bot.stop().await;
-    w.db.drop().await.unwrap();
+    w.test.finish().await;
 }
 
 #[tokio::test]
@@ -534,7 +524,7 @@ async fn a_push_that_telegram_did_not_take_is_sent_after_a_restart_once() {
     assert_eq!(pushes(&w.tg, CHAT_A).len(), 1);
     assert_eq!(w.pending_deliveries().await, 0);
     bot.stop().await;
-    w.db.drop().await.unwrap();
+    w.test.finish().await;
 }
 
 #[tokio::test]
@@ -549,7 +539,7 @@ async fn a_refused_token_stops_the_bot_without_leaking_it() {
     let error = facewatch_bot::run(
         settings,
         wrong.into(),
-        w.db.pool.clone(),
+        w.test.db.pool.clone(),
         std::future::pending(),
     )
     .await
@@ -557,7 +547,7 @@ async fn a_refused_token_stops_the_bot_without_leaking_it() {
     .to_string();
     assert!(error.contains("refused the bot token"), "{error}");
     assert!(!error.contains("wrong-secret-token"), "{error}");
-    w.db.drop().await.unwrap();
+    w.test.finish().await;
 }
 
 fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<Data>> {

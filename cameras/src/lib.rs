@@ -1,21 +1,21 @@
 //! The camera supervisor: frame → detection → track → recognition happens in
-//! `facewatch-inference`; here a recognition becomes a `RecordSighting` command (with its snapshot
-//! saved first), the face gallery follows the enrolled templates, and the set of running pipelines
-//! follows the enabled cameras in the read model.
+//! `facewatch-inference`; here a recognition becomes a sighting through the application layer (with
+//! its snapshot saved first, as actor `camera:ID`), the face gallery follows the enrolled templates,
+//! and the set of running pipelines follows the enabled cameras in the read model.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use facewatch_app::{Actor, App, AppError, CommandContext, SightingInput};
 use facewatch_captures::SnapshotStore;
-use facewatch_domain::presence::{Presence, PresenceCommand};
 use facewatch_inference::{
     enrol_photo, CameraHealth, CameraPipeline, EngineError, FaceEngine, Gallery, InferenceConfig,
     Recognition,
 };
-use facewatch_projections::{queries, Change, Projector};
-use facewatch_store::EventStore;
+use facewatch_projections::{queries, Change};
+use sqlx::PgPool;
 use tokio::sync::{broadcast, Notify};
 
 /// Identifies the embedding model in `FaceTemplateAdded` events: templates from another model
@@ -76,8 +76,8 @@ impl Vision {
         &self.config
     }
 
-    async fn reload_gallery(&self, store: &EventStore) {
-        match queries::face_templates(store.pool()).await {
+    async fn reload_gallery(&self, pool: &PgPool) {
+        match queries::face_templates(pool).await {
             Ok(templates) => {
                 let mut gallery = Gallery::new();
                 for t in templates {
@@ -102,32 +102,31 @@ struct Running {
 /// Runs the cameras until `shutdown` resolves.
 pub async fn supervise(
     vision: Arc<Vision>,
-    store: EventStore,
-    projector: Projector,
+    app: App,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let mut changes = projector.subscribe();
+    let mut changes = app.projector().subscribe();
     let mut running: HashMap<String, Running> = HashMap::new();
     let mut frames = tokio::time::interval(Duration::from_secs(1));
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    vision.reload_gallery(&store).await;
-    reconcile(&vision, &store, &projector, &mut running).await;
+    vision.reload_gallery(app.pool()).await;
+    reconcile(&vision, &app, &mut running).await;
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             _ = vision.restart.notified() => {
                 tracing::info!("restarting camera pipelines");
                 stop_all(&vision, &mut running);
-                reconcile(&vision, &store, &projector, &mut running).await;
+                reconcile(&vision, &app, &mut running).await;
             }
             change = changes.recv() => match change {
-                Ok(Change::Employee { .. }) => vision.reload_gallery(&store).await,
-                Ok(Change::Camera { .. }) => reconcile(&vision, &store, &projector, &mut running).await,
+                Ok(Change::Employee { .. }) => vision.reload_gallery(app.pool()).await,
+                Ok(Change::Camera { .. }) => reconcile(&vision, &app, &mut running).await,
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    vision.reload_gallery(&store).await;
-                    reconcile(&vision, &store, &projector, &mut running).await;
+                    vision.reload_gallery(app.pool()).await;
+                    reconcile(&vision, &app, &mut running).await;
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -138,13 +137,8 @@ pub async fn supervise(
 }
 
 /// Makes the running pipelines match the enabled cameras (and their stream URLs).
-async fn reconcile(
-    vision: &Arc<Vision>,
-    store: &EventStore,
-    projector: &Projector,
-    running: &mut HashMap<String, Running>,
-) {
-    let cameras = match queries::cameras(store.pool()).await {
+async fn reconcile(vision: &Arc<Vision>, app: &App, running: &mut HashMap<String, Running>) {
+    let cameras = match queries::cameras(app.pool()).await {
         Ok(cameras) => cameras,
         Err(e) => return tracing::error!("cannot list cameras: {e}"),
     };
@@ -183,12 +177,7 @@ async fn reconcile(
             }
         };
         let recognitions = pipeline.take_recognitions().expect("fresh pipeline");
-        let forwarder = tokio::spawn(forward(
-            recognitions,
-            store.clone(),
-            projector.clone(),
-            vision.snapshots.clone(),
-        ));
+        let forwarder = tokio::spawn(forward(recognitions, app.clone(), vision.snapshots.clone()));
         vision
             .health
             .lock()
@@ -231,12 +220,12 @@ fn publish_latest_frames(vision: &Vision, running: &HashMap<String, Running>) {
     }
 }
 
-/// Turns recognitions into sightings: the snapshot is saved first, so an event never points at a
-/// photo that does not exist.
+/// Turns recognitions into sightings through the application layer (the same rules as any other
+/// writer: employee active, camera enabled, no future times). The snapshot is saved first, so an
+/// event never points at a photo that does not exist.
 async fn forward(
     mut recognitions: tokio::sync::mpsc::Receiver<Recognition>,
-    store: EventStore,
-    projector: Projector,
+    app: App,
     snapshots: SnapshotStore,
 ) {
     while let Some(r) = recognitions.recv().await {
@@ -247,25 +236,28 @@ async fn forward(
                 None
             }
         };
-        let command = PresenceCommand::RecordSighting {
+        let ctx = CommandContext::new(Actor::camera(&r.camera_id));
+        let sighting = SightingInput {
+            employee_id: r.employee_id.clone(),
             camera_id: r.camera_id.clone(),
-            at: r.at,
-            similarity: r.similarity.clamp(-1.0, 1.0),
+            at: Some(r.at),
+            similarity: f64::from(r.similarity.clamp(-1.0, 1.0)),
             track_id: r.track_id,
             snapshot_ref,
         };
-        match store.execute::<Presence>(&r.employee_id, command).await {
-            Ok(()) => {
-                tracing::info!(
-                    camera = r.camera_id,
-                    employee = r.employee_id,
-                    similarity = r.similarity,
-                    "recognised"
-                );
-                if let Err(e) = projector.catch_up(None).await {
-                    tracing::error!("projection after sighting failed: {e}");
-                }
-            }
+        match app.record_sighting(&ctx, sighting).await {
+            Ok(_) => tracing::info!(
+                camera = r.camera_id,
+                employee = r.employee_id,
+                similarity = r.similarity,
+                "recognised"
+            ),
+            Err(e @ AppError::Internal(_)) => tracing::error!(
+                camera = r.camera_id,
+                employee = r.employee_id,
+                error = &e as &dyn std::error::Error,
+                "sighting not stored"
+            ),
             Err(e) => tracing::warn!(
                 camera = r.camera_id,
                 employee = r.employee_id,

@@ -8,16 +8,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use facewatch_app::testing::TestApp;
+use facewatch_app::{App, CameraInput, CommandContext, EmployeeInput};
 use facewatch_cameras::{supervise, Vision, MODEL_ID};
 use facewatch_captures::SnapshotStore;
-use facewatch_domain::camera::{Camera, CameraCommand};
-use facewatch_domain::employee::{Employee, EmployeeCommand, Pose, Profile};
+use facewatch_domain::employee::Pose;
 use facewatch_domain::presence::PresenceEvent;
 use facewatch_domain::AnyEvent;
 use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
 use facewatch_inference::{FaceEngine, InferenceConfig, Provider, StreamState};
-use facewatch_projections::{queries, schema, Projector};
-use facewatch_store::{EventFeed, EventStore, ScratchDatabase, READ_SCHEMA};
+use facewatch_projections::queries;
+use facewatch_store::EventFeed;
 
 fn models_dir() -> PathBuf {
     std::env::var_os("FACEWATCH_MODELS_DIR")
@@ -40,37 +41,36 @@ fn config() -> InferenceConfig {
     }
 }
 
-async fn enrol(store: &EventStore, vision: &Vision, id: &str, name: &str, photo_name: &str) {
-    let profile = Profile {
+/// Enrols through the application layer; returns the new employee's id.
+async fn enrol(
+    app: &App,
+    ctx: &CommandContext,
+    vision: &Vision,
+    name: &str,
+    photo_name: &str,
+) -> String {
+    let input = EmployeeInput {
         name: name.into(),
-        code: id.to_uppercase(),
+        code: name.to_uppercase(),
         department: "Test".into(),
     };
-    let now = Utc::now();
-    store
-        .execute::<Employee>(id, EmployeeCommand::Enroll { profile, now })
+    let id = app.enroll_employee(ctx, input).await.unwrap().id;
+    let embedding = vision.embed_photo(&photo(photo_name)).unwrap();
+    app.add_face_template(ctx, &id, Pose::Front, embedding, MODEL_ID.into())
         .await
         .unwrap();
-    let embedding = vision.embed_photo(&photo(photo_name)).unwrap();
-    let template = EmployeeCommand::AddFaceTemplate {
-        template_id: format!("{id}-front"),
-        pose: Pose::Front,
-        embedding,
-        model_id: MODEL_ID.into(),
-        now,
-    };
-    store.execute::<Employee>(id, template).await.unwrap();
+    id
 }
 
-async fn add_camera(store: &EventStore, id: &str, url: &str) {
-    let command = CameraCommand::Add {
+async fn add_camera(app: &App, ctx: &CommandContext, id: &str, url: &str) {
+    let camera = CameraInput {
+        id: Some(id.into()),
         name: format!("Camera {id}"),
         location: "Entrance".into(),
         stream_url: url.into(),
         enabled: true,
-        now: Utc::now(),
     };
-    store.execute::<Camera>(id, command).await.unwrap();
+    app.add_camera(ctx, camera).await.unwrap();
 }
 
 fn decode(jpeg: &[u8]) -> image::RgbImage {
@@ -79,7 +79,8 @@ fn decode(jpeg: &[u8]) -> image::RgbImage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recognitions_from_video_become_events_in_postgres() {
-    let db = ScratchDatabase::create("fw_cam").await.unwrap();
+    let test = TestApp::spawn("fw_cam").await;
+    let (app, admin) = (&test.app, test.admin());
     let data = tempfile::tempdir().unwrap();
     let video = data.path().join("door.mp4");
 
@@ -94,31 +95,28 @@ async fn recognitions_from_video_become_events_in_postgres() {
     write_video(&frames, &video).unwrap();
     drop(engine);
 
-    schema::install(&db.pool, READ_SCHEMA, false).await.unwrap();
-    let store = EventStore::new(db.pool.clone());
-    let projector = Projector::new(db.pool.clone(), READ_SCHEMA);
     let vision = Vision::load(config(), data.path().to_path_buf()).unwrap();
-    enrol(&store, &vision, "obama", "Barack Obama", "obama.jpg").await;
-    enrol(&store, &vision, "biden", "Joe Biden", "biden.jpg").await;
-    add_camera(&store, "door", &file_uri(&video).unwrap()).await;
-    add_camera(&store, "dead", "rtsp://admin:secret@127.0.0.1:1/stream").await;
-    projector.catch_up(None).await.unwrap();
+    let obama = enrol(app, &admin, &vision, "Barack Obama", "obama.jpg").await;
+    let biden = enrol(app, &admin, &vision, "Joe Biden", "biden.jpg").await;
+    add_camera(app, &admin, "door", &file_uri(&video).unwrap()).await;
+    add_camera(
+        app,
+        &admin,
+        "dead",
+        "rtsp://admin:secret@127.0.0.1:1/stream",
+    )
+    .await;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(supervise(
-        vision.clone(),
-        store.clone(),
-        projector.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let running = tokio::spawn(supervise(vision.clone(), app.clone(), async {
+        let _ = stopped.await;
+    }));
 
-    let feed = EventFeed::new(db.pool.clone());
+    let feed = EventFeed::new(app.pool().clone());
     let deadline = Instant::now() + Duration::from_secs(180);
     let recognised = loop {
         let events = feed.read_after(0, 10_000).await.unwrap();
-        let seen: BTreeSet<String> = events
+        let sightings: Vec<_> = events
             .iter()
             .filter(|e| {
                 matches!(
@@ -126,8 +124,12 @@ async fn recognitions_from_video_become_events_in_postgres() {
                     AnyEvent::Presence(PresenceEvent::FaceRecognized { .. })
                 )
             })
-            .map(|e| e.aggregate_id.clone())
             .collect();
+        // Every sighting is the camera's doing, and says so.
+        for sighting in &sightings {
+            assert_eq!(sighting.actor.as_deref(), Some("camera:door"));
+        }
+        let seen: BTreeSet<String> = sightings.iter().map(|e| e.aggregate_id.clone()).collect();
         if seen.len() >= 2 || Instant::now() > deadline {
             break seen;
         }
@@ -135,7 +137,7 @@ async fn recognitions_from_video_become_events_in_postgres() {
     };
     assert_eq!(
         recognised,
-        BTreeSet::from(["biden".to_string(), "obama".to_string()]),
+        BTreeSet::from([biden, obama]),
         "exactly the enrolled people are recognised"
     );
 
@@ -149,12 +151,14 @@ async fn recognitions_from_video_become_events_in_postgres() {
 
     let _ = stop.send(());
     running.await.unwrap();
-    projector.catch_up(None).await.unwrap();
+    let head = feed.head().await.unwrap();
+    let mut applied = app.projector().applied();
+    applied.wait_for(|p| *p >= head).await.unwrap();
 
     // Entries and attendance with First In photos that really exist.
     let snapshots = SnapshotStore::new(data.path());
     let today = Utc::now().date_naive();
-    let rows = queries::attendance(&db.pool, today - chrono::Duration::days(1), today, None)
+    let rows = queries::attendance(app.pool(), today - chrono::Duration::days(1), today, None)
         .await
         .unwrap();
     let names: BTreeSet<&str> = rows.iter().map(|r| r.employee_name.as_str()).collect();
@@ -167,5 +171,5 @@ async fn recognitions_from_video_become_events_in_postgres() {
     }
     let (latest, _) = snapshots.latest("door").expect("latest frame published");
     assert_eq!(decode(&std::fs::read(latest).unwrap()).width(), 720);
-    db.drop().await.unwrap();
+    test.finish().await;
 }

@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub database_url: String,
+    /// Pooled PostgreSQL connections of one process. A request holds at most one at a time; the
+    /// event appender, the projector and its LISTEN connection take one each besides.
+    pub database_pool_size: u32,
+    /// Seconds a write waits for the read models before answering "stored" (HTTP 202, GraphQL
+    /// code STORED) instead of the changed object.
+    pub read_wait_sec: u32,
     /// Snapshots, latest camera frames and attendance captures live here.
     pub data_dir: PathBuf,
     pub server: ServerSettings,
@@ -65,6 +71,8 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             database_url: facewatch_store::DEFAULT_DATABASE_URL.into(),
+            database_pool_size: facewatch_store::DEFAULT_POOL_SIZE,
+            read_wait_sec: 10,
             data_dir: PathBuf::from("data"),
             server: ServerSettings {
                 listen: "127.0.0.1:8080".parse().expect("valid constant address"),
@@ -118,6 +126,12 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         if self.presence.present_timeout_sec == 0 {
             bail!("presence.present_timeout_sec must be at least 1");
+        }
+        if self.database_pool_size < 4 {
+            bail!("database_pool_size must be at least 4");
+        }
+        if self.read_wait_sec == 0 {
+            bail!("read_wait_sec must be at least 1");
         }
         if self.presence.absence_check_interval_sec == 0 {
             bail!("presence.absence_check_interval_sec must be at least 1");

@@ -4,18 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use chrono::Utc;
-use facewatch_cameras::{Vision, MODEL_ID};
-use facewatch_domain::camera::{Camera, CameraCommand};
-use facewatch_domain::employee::{Employee, EmployeeCommand, Pose, Profile};
+use facewatch_app::{Actor, App, CameraInput, CommandContext, EmployeeInput};
+use facewatch_domain::employee::Pose;
 use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
 use facewatch_inference::FaceEngine;
-use facewatch_store::EventStore;
 
 /// Who is enrolled from which photo; the video shows them from other photos.
 const CAST: [(&str, &str, &str); 2] = [
-    ("demo-obama", "Barack Obama", "obama.jpg"),
-    ("demo-biden", "Joe Biden", "biden.jpg"),
+    ("DEMO-OBAMA", "Barack Obama", "obama.jpg"),
+    ("DEMO-BIDEN", "Joe Biden", "biden.jpg"),
 ];
 pub const CAMERA_ID: &str = "DEMO";
 
@@ -54,47 +51,36 @@ pub fn ensure_video(
     Ok(video)
 }
 
-/// Enrols the cast and adds the demo camera, unless they exist already.
-pub async fn seed(
-    store: &EventStore,
-    vision: &Vision,
-    photos: &Path,
-    video: &Path,
-) -> anyhow::Result<()> {
-    let now = Utc::now();
-    for (id, name, photo) in CAST {
-        if store.load::<Employee>(id).await?.is_active() {
+/// Enrols the cast and adds the demo camera through the application layer (actor
+/// `system:demo`), unless they exist already. Each cast member's idempotency key is their code, so
+/// a restarted demo addresses the same employees.
+pub async fn seed(app: &App, photos: &Path, video: &Path) -> anyhow::Result<()> {
+    let demo = CommandContext::new(Actor::system("demo"));
+    for (code, name, photo) in CAST {
+        if app.employee_holding_code(code).await?.is_some() {
             continue;
         }
-        let profile = Profile {
+        let ctx = demo.clone().with_idempotency_key(Some(code));
+        let input = EmployeeInput {
             name: name.into(),
-            code: id.to_uppercase(),
+            code: code.into(),
             department: "Demo".into(),
         };
-        store
-            .execute::<Employee>(id, EmployeeCommand::Enroll { profile, now })
-            .await?;
-        let embedding = vision
-            .embed_photo(&read_photo(photos, photo)?)
-            .map_err(|e| anyhow::anyhow!("cannot enrol {name} from {photo}: {e}"))?;
-        let template = EmployeeCommand::AddFaceTemplate {
-            template_id: format!("{id}-front"),
-            pose: Pose::Front,
-            embedding,
-            model_id: MODEL_ID.into(),
-            now,
-        };
-        store.execute::<Employee>(id, template).await?;
+        let employee = app.enroll_employee(&ctx, input).await?;
+        let photos = vec![(Pose::Front, photo.to_string(), read_photo(photos, photo)?)];
+        app.enroll_face_photos(&ctx, &employee.id, photos)
+            .await
+            .with_context(|| format!("cannot enrol {name} from {photo}"))?;
     }
-    if !store.load::<Camera>(CAMERA_ID).await?.exists {
-        let add = CameraCommand::Add {
+    if !app.camera_exists(CAMERA_ID).await? {
+        let camera = CameraInput {
+            id: Some(CAMERA_ID.into()),
             name: "Demo entrance".into(),
             location: "Bundled video".into(),
             stream_url: file_uri(video)?,
             enabled: true,
-            now,
         };
-        store.execute::<Camera>(CAMERA_ID, add).await?;
+        app.add_camera(&demo, camera).await?;
     }
     if !video.exists() {
         bail!("demo video {} vanished", video.display());

@@ -1,13 +1,12 @@
 //! `facewatch import-cameras`: reads the seed system's `camera_configs/CAM{ID}/config.json` files
-//! and adds each camera (as `CAM{ID}`) through the same command the API uses. Cameras that already
-//! exist are left alone, so importing twice is harmless.
+//! and adds each camera (as `CAM{ID}`) through the same use case the API runs (actor `cli`).
+//! Cameras that already exist are left alone, so importing twice is harmless.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use chrono::Utc;
-use facewatch_domain::camera::{redact_url, Camera, CameraCommand};
-use facewatch_store::EventStore;
+use facewatch_app::{App, CameraInput, CommandContext};
+use facewatch_domain::camera::redact_url;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -37,26 +36,29 @@ fn config_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Imports the camera configs under `dir`; returns the ids that were added.
-pub async fn import_cameras(store: &EventStore, dir: &Path) -> anyhow::Result<Vec<String>> {
+pub async fn import_cameras(
+    app: &App,
+    ctx: &CommandContext,
+    dir: &Path,
+) -> anyhow::Result<Vec<String>> {
     let mut added = Vec::new();
     for file in config_files(dir)? {
         let text = std::fs::read_to_string(&file)?;
         let config: SeedCameraConfig = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a camera config", file.display()))?;
         let id = format!("CAM{}", config.id);
-        if store.load::<Camera>(&id).await?.exists {
+        if app.camera_exists(&id).await? {
             println!("{id}: exists, skipped");
             continue;
         }
-        let command = CameraCommand::Add {
+        let camera = CameraInput {
+            id: Some(id.clone()),
             name: config.name,
             location: config.location,
             stream_url: config.rtsp_url.clone(),
             enabled: config.enabled,
-            now: Utc::now(),
         };
-        store
-            .execute::<Camera>(&id, command)
+        app.add_camera(ctx, camera)
             .await
             .with_context(|| format!("{}: camera refused", file.display()))?;
         println!("{id}: added ({})", redact_url(&config.rtsp_url));
@@ -71,23 +73,27 @@ mod tests {
 
     #[tokio::test]
     async fn imports_the_example_configs_once() {
-        let db = facewatch_store::ScratchDatabase::create("fw_import")
-            .await
-            .unwrap();
-        let store = EventStore::new(db.pool.clone());
+        let test = facewatch_app::testing::TestApp::spawn("fw_import").await;
+        let (app, cli) = (&test.app, CommandContext::new(facewatch_app::Actor::cli()));
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/camera_configs");
         assert_eq!(
-            import_cameras(&store, &dir).await.unwrap(),
+            import_cameras(app, &cli, &dir).await.unwrap(),
             vec!["CAM1", "CAM2"]
         );
-        assert!(store.load::<Camera>("CAM1").await.unwrap().enabled);
-        assert!(!store.load::<Camera>("CAM2").await.unwrap().enabled);
-        assert!(import_cameras(&store, &dir).await.unwrap().is_empty());
+        assert!(app.camera_view("CAM1").await.unwrap().enabled);
+        assert!(!app.camera_view("CAM2").await.unwrap().enabled);
+        assert!(import_cameras(app, &cli, &dir).await.unwrap().is_empty());
         let bad = tempfile::tempdir().unwrap();
         std::fs::create_dir(bad.path().join("CAM9")).unwrap();
         std::fs::write(bad.path().join("CAM9/config.json"), "{\"id\": 9}").unwrap();
-        let error = import_cameras(&store, bad.path()).await.unwrap_err();
+        let error = import_cameras(app, &cli, bad.path()).await.unwrap_err();
         assert!(format!("{error:#}").contains("is not a camera config"));
-        db.drop().await.unwrap();
+        let actors: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT actor FROM event_log WHERE aggregate_type = 'camera'")
+                .fetch_all(app.pool())
+                .await
+                .unwrap();
+        assert_eq!(actors, vec![Some("cli".to_string()); 2]);
+        test.finish().await;
     }
 }

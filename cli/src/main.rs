@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use facewatch_api::absence::{self, AbsencePolicy};
+use facewatch_api::captures_job;
 use facewatch_api::AppState;
-use facewatch_api::{auth, captures_job};
+use facewatch_app::absence::{self, AbsencePolicy};
+use facewatch_app::{Actor, App, CommandContext};
 use facewatch_cameras::Vision;
 use facewatch_captures::CapturePolicy;
 use facewatch_domain::user::Role;
@@ -99,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.or_else(config::default_file).as_deref())?;
-    let pool = facewatch_store::connect(&settings.database_url)
+    let pool = facewatch_store::connect_with(&settings.database_url, settings.database_pool_size)
         .await
         .with_context(|| {
             format!(
@@ -165,24 +166,33 @@ async fn main() -> anyhow::Result<()> {
                 RoleArg::Admin => Role::Admin,
                 RoleArg::Viewer => Role::Viewer,
             };
-            auth::add_user(&EventStore::new(pool), &username, &password, role).await?;
+            let running = Running::start(&settings, pool).await?;
+            let cli = CommandContext::new(Actor::cli());
+            let created = running
+                .app
+                .create_user(&cli, &username, &password, role)
+                .await;
+            running.stop().await;
+            created?;
             println!("user {username} created");
         }
         Command::ImportCameras { dir } => {
-            let added = import::import_cameras(&EventStore::new(pool), &dir).await?;
-            println!("{} camera(s) added", added.len());
+            let running = Running::start(&settings, pool).await?;
+            let cli = CommandContext::new(Actor::cli());
+            let added = import::import_cameras(&running.app, &cli, &dir).await;
+            running.stop().await;
+            println!("{} camera(s) added", added?.len());
         }
         Command::Serve => {
             let vision = load_vision(&settings);
-            serve(settings, pool, vision).await?
+            serve(settings, pool, vision, None).await?
         }
         Command::Demo { photos } => {
             let ai = config::load_ai_params(&settings.cameras.ai_params_file)?;
             let video = demo::ensure_video(&ai, &photos, &settings.data_dir)?;
             let vision = Vision::load(ai, settings.data_dir.clone())?;
-            demo::seed(&EventStore::new(pool.clone()), &vision, &photos, &video).await?;
             println!("demo: camera {} plays {}", demo::CAMERA_ID, video.display());
-            serve(settings, pool, Some(vision)).await?
+            serve(settings, pool, Some(vision), Some(Demo { photos, video })).await?
         }
     }
     Ok(())
@@ -206,33 +216,94 @@ fn load_vision(settings: &Settings) -> Option<Arc<Vision>> {
     }
 }
 
+/// The application of this process with its projector following the log (one projector task per
+/// read-model schema and process; writes wait for it instead of projecting themselves).
+struct Running {
+    app: App,
+    stop: watch::Sender<bool>,
+    projector: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn start(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        Self::start_with(settings, pool, |app| app).await
+    }
+
+    async fn start_with(
+        settings: &Settings,
+        pool: PgPool,
+        configure: impl FnOnce(App) -> App,
+    ) -> anyhow::Result<Self> {
+        schema::install(&pool, READ_SCHEMA, false).await?;
+        let projector = Projector::new(pool.clone(), READ_SCHEMA);
+        projector.catch_up(None).await?;
+        let app = App::new(EventStore::new(pool), projector.clone())
+            .with_read_wait(Duration::from_secs(settings.read_wait_sec.into()));
+        let app = configure(app);
+        let (stop, stopped) = watch::channel(false);
+        let projector = tokio::spawn(projector.run(until(stopped)));
+        Ok(Self {
+            app,
+            stop,
+            projector,
+        })
+    }
+
+    fn until_stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        until(self.stop.subscribe())
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.projector.await;
+    }
+}
+
+/// Resolves once `true` is sent on the channel.
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
+}
+
+/// What `facewatch demo` adds to `serve`.
+struct Demo {
+    photos: PathBuf,
+    video: PathBuf,
+}
+
 async fn serve(
     settings: Settings,
     pool: PgPool,
     vision: Option<Arc<Vision>>,
+    demo: Option<Demo>,
 ) -> anyhow::Result<()> {
-    schema::install(&pool, READ_SCHEMA, false).await?;
+    let running = Running::start_with(&settings, pool, |app| match &vision {
+        Some(vision) => app.with_embedder(Arc::new(wiring::Cameras(vision.clone()))),
+        None => app,
+    })
+    .await?;
+    let app = running.app.clone();
+    let bootstrap = CommandContext::new(Actor::system("bootstrap"));
+    let claimed = app.claim_existing_codes(&bootstrap).await?;
+    if claimed > 0 {
+        tracing::info!(claimed, "reserved the codes of existing employees");
+    }
     // First start: an admin from the environment, so that somebody can log in.
     if let Ok(password) = std::env::var("FACEWATCH_ADMIN_PASSWORD") {
         let username = std::env::var("FACEWATCH_ADMIN_USER").unwrap_or_else(|_| "admin".into());
-        if auth::ensure_admin(&pool, &username, &password).await? {
+        if app.ensure_admin(&bootstrap, &username, &password).await? {
             tracing::info!(username, "admin user created from FACEWATCH_ADMIN_PASSWORD");
         }
     }
-    let projector = Projector::new(pool.clone(), READ_SCHEMA);
-    projector.catch_up(None).await?;
-    let (stop, stopped) = watch::channel(false);
-    let until_stopped = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }
-    };
+    if let Some(demo) = &demo {
+        demo::seed(&app, &demo.photos, &demo.video).await?;
+    }
+    let stop = running.stop.clone();
+    let until_stopped = || running.until_stopped();
     let hooks = wiring::Hooks {
         vision: vision.clone(),
         stop: stop.clone(),
     };
-    let mut state = AppState::new(EventStore::new(pool), projector.clone())
+    let mut state = AppState::new(app.clone())
         .with_data_dir(&settings.data_dir)
         .with_capture_policy(CapturePolicy {
             first_in_overwrite_enabled: settings.attendance.first_in_overwrite_enabled,
@@ -242,18 +313,14 @@ async fn serve(
         .with_params_validator(wiring::params_validator())
         .with_hooks(Arc::new(hooks));
     if let Some(vision) = &vision {
-        let cameras = Arc::new(wiring::Cameras(vision.clone()));
-        state = state
-            .with_camera_monitor(cameras.clone())
-            .with_embedder(cameras);
+        state = state.with_camera_monitor(Arc::new(wiring::Cameras(vision.clone())));
     }
     let policy = AbsencePolicy {
         present_timeout_sec: settings.presence.present_timeout_sec,
         check_every: Duration::from_secs(settings.presence.absence_check_interval_sec.into()),
     };
     let mut tasks = vec![
-        tokio::spawn(projector.clone().run(until_stopped())),
-        tokio::spawn(absence::watch(state.clone(), policy, until_stopped())),
+        tokio::spawn(absence::watch(app.clone(), policy, until_stopped())),
         tokio::spawn(captures_job::run_capture_writer(
             state.clone(),
             until_stopped(),
@@ -265,11 +332,9 @@ async fn serve(
         )),
     ];
     if let Some(vision) = vision {
-        let store = state.store().clone();
         tasks.push(tokio::spawn(facewatch_cameras::supervise(
             vision,
-            store,
-            projector,
+            app.clone(),
             until_stopped(),
         )));
     }
@@ -291,6 +356,7 @@ async fn serve(
     for task in tasks {
         task.await?;
     }
+    running.stop().await;
     Ok(())
 }
 

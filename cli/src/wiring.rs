@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use facewatch_api::{CameraMonitor, CameraStatus, FacePhotoEmbedder, ParamsValidator, SystemHooks};
+use facewatch_api::{CameraMonitor, CameraStatus, ParamsValidator, SystemHooks};
+use facewatch_app::FaceEmbedder;
 use facewatch_cameras::{Vision, MODEL_ID};
 use facewatch_inference::{InferenceConfig, StreamState};
 use tokio::sync::watch;
@@ -31,7 +32,7 @@ impl CameraMonitor for Cameras {
     }
 }
 
-impl FacePhotoEmbedder for Cameras {
+impl FaceEmbedder for Cameras {
     fn embed(&self, jpeg: &[u8]) -> Result<(Vec<f32>, String), String> {
         Ok((self.0.embed_photo(jpeg)?, MODEL_ID.to_string()))
     }

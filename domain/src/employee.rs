@@ -20,7 +20,7 @@ pub struct Profile {
 }
 
 impl Profile {
-    fn validate(&self) -> Result<(), EmployeeError> {
+    pub fn validate(&self) -> Result<(), EmployeeError> {
         if self.name.trim().is_empty() {
             return Err(EmployeeError::Invalid("name must not be empty".into()));
         }

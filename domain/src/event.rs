@@ -3,8 +3,10 @@
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use crate::admin_seats::{AdminSeats, AdminSeatsEvent};
 use crate::camera::{Camera, CameraEvent};
 use crate::employee::{Employee, EmployeeEvent};
+use crate::employee_code::{EmployeeCode, EmployeeCodeEvent};
 use crate::maintenance::{Maintenance, MaintenanceEvent};
 use crate::presence::{Presence, PresenceEvent};
 use crate::schedule::{Schedule, ScheduleEvent};
@@ -18,6 +20,8 @@ pub enum AnyEvent {
     Presence(PresenceEvent),
     Maintenance(MaintenanceEvent),
     User(UserEvent),
+    EmployeeCode(EmployeeCodeEvent),
+    AdminSeats(AdminSeatsEvent),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,8 @@ impl AnyEvent {
             Presence::TYPE => AnyEvent::Presence(parse(aggregate_type, payload)?),
             Maintenance::TYPE => AnyEvent::Maintenance(parse(aggregate_type, payload)?),
             User::TYPE => AnyEvent::User(parse(aggregate_type, payload)?),
+            EmployeeCode::TYPE => AnyEvent::EmployeeCode(parse(aggregate_type, payload)?),
+            AdminSeats::TYPE => AnyEvent::AdminSeats(parse(aggregate_type, payload)?),
             other => return Err(DecodeError::UnknownAggregate(other.to_string())),
         })
     }
@@ -86,6 +92,8 @@ impl AnyEvent {
             AnyEvent::Presence(P::EmployeeExited { detected_at, .. }) => *detected_at,
             AnyEvent::Maintenance(M::LogsReset { at, .. }) => *at,
             AnyEvent::User(e) => e.at(),
+            AnyEvent::EmployeeCode(e) => e.at(),
+            AnyEvent::AdminSeats(e) => e.at(),
         }
     }
 }

@@ -5,9 +5,11 @@
 //! shared by the command side and the projections so that live and replayed verdicts agree.
 //! Nothing here touches a clock, a database, HTTP or video: times come in with the commands.
 
+pub mod admin_seats;
 pub mod alerts;
 pub mod camera;
 pub mod employee;
+pub mod employee_code;
 pub mod event;
 pub mod maintenance;
 pub mod presence;

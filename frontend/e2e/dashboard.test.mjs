@@ -197,9 +197,11 @@ test("dashboard: login, settings, live presence and alerts, reports, audit", asy
   assert.match(download.suggestedFilename(), /\.xlsx$/);
   await screenshot("reports");
 
-  // Audit: the event log lists the sighting and a replay matches every read model.
+  // Audit: the event log lists the sighting with who caused it, and a replay matches every read
+  // model.
   await page.click("a[href='#/audit']");
   await page.locator("#events-table td:text-is('EmployeeEntered')").first().waitFor();
+  await page.locator("#events-table td:text-is('user:admin')").first().waitFor();
   await page.click("#replay");
   await page.locator("#replay-result:has-text('All read models match')").waitFor({ timeout: 60_000 });
   await screenshot("audit");

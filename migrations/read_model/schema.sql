@@ -115,7 +115,11 @@ CREATE TABLE event_log
     event_type     text        NOT NULL,
     employee_id    text,
     camera_id      text,
-    payload        jsonb       NOT NULL
+    payload        jsonb       NOT NULL,
+    -- Who caused the event (`user:alice`, `camera:CAM1`, `system:absence-watcher`, `cli`) and the
+    -- request it belongs to; null for events stored before commands carried them.
+    actor          text,
+    correlation_id text
 );
 CREATE INDEX event_log_at ON event_log (at);
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use facewatch_domain::alerts::{judge_exit, ExitVerdict};
 use facewatch_domain::camera::CameraEvent;
 use facewatch_domain::employee::EmployeeEvent;
+use facewatch_domain::employee_code::EmployeeCodeEvent;
 use facewatch_domain::maintenance::MaintenanceEvent;
 use facewatch_domain::presence::{EntryType, PresenceEvent};
 use facewatch_domain::schedule::ScheduleSnapshot;
@@ -40,6 +41,8 @@ pub(crate) async fn apply(
         AnyEvent::Presence(e) => return presence(db, rec.seq, id, e, changes).await,
         // Users are not shown live anywhere: no change to announce.
         AnyEvent::User(e) => return crate::users::apply(db, id, e).await,
+        // Rule-keeping aggregates (code reservations, admin seats) only show in the audit log.
+        AnyEvent::EmployeeCode(_) | AnyEvent::AdminSeats(_) => return Ok(()),
         AnyEvent::Maintenance(MaintenanceEvent::LogsReset { scope, window, .. }) => {
             let range =
                 "($1::timestamptz IS NULL OR {c} >= $1) AND ($2::timestamptz IS NULL OR {c} < $2)";
@@ -89,11 +92,18 @@ async fn log_event(db: &mut PgConnection, rec: &RecordedEvent) -> Result<(), sql
         AnyEvent::Presence(PresenceEvent::AttendanceCorrected { .. }) => {
             (Some(rec.aggregate_id.clone()), None)
         }
-        AnyEvent::Schedule(_) | AnyEvent::Maintenance(_) | AnyEvent::User(_) => (None, None),
+        AnyEvent::EmployeeCode(EmployeeCodeEvent::CodeClaimed { employee_id, .. })
+        | AnyEvent::EmployeeCode(EmployeeCodeEvent::CodeReleased { employee_id, .. }) => {
+            (Some(employee_id.clone()), None)
+        }
+        AnyEvent::Schedule(_)
+        | AnyEvent::Maintenance(_)
+        | AnyEvent::User(_)
+        | AnyEvent::AdminSeats(_) => (None, None),
     };
     let mut payload = serde_json::to_value(&rec.event).expect("events serialize");
     strip_secrets(&mut payload);
-    sqlx::query("INSERT INTO event_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+    sqlx::query("INSERT INTO event_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .bind(rec.seq)
         .bind(rec.event.occurred_at())
         .bind(rec.recorded_at)
@@ -103,6 +113,8 @@ async fn log_event(db: &mut PgConnection, rec: &RecordedEvent) -> Result<(), sql
         .bind(employee_id)
         .bind(camera_id)
         .bind(payload)
+        .bind(&rec.actor)
+        .bind(&rec.correlation_id)
         .execute(db)
         .await?;
     Ok(())

@@ -1,12 +1,15 @@
 //! Follows the event log and keeps one read-model schema up to date, exactly once per event: each
-//! batch of events and the checkpoint move forward in the same transaction.
+//! batch of events and the checkpoint move forward in the same transaction. The position applied
+//! is published on a `watch` channel, so a writer can wait until its own events are readable
+//! without projecting them itself.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use facewatch_store::{EventFeed, FeedError, EVENTS_CHANNEL};
+use facewatch_store::{read_range, FeedError, EVENTS_CHANNEL};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::schema::use_schema;
 use crate::{apply, Change};
@@ -25,24 +28,29 @@ pub enum ProjectionError {
 pub struct Projector {
     pool: PgPool,
     schema: String,
-    feed: EventFeed,
     changes: broadcast::Sender<Change>,
+    applied: Arc<watch::Sender<i64>>,
 }
 
 impl Projector {
     pub fn new(pool: PgPool, schema: &str) -> Self {
         let (changes, _) = broadcast::channel(4096);
         Self {
-            feed: EventFeed::new(pool.clone()),
             pool,
             schema: schema.to_string(),
             changes,
+            applied: Arc::new(watch::channel(0).0),
         }
     }
 
     /// Live changes, sent after the batch that made them is committed.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+
+    /// The newest log position applied by this process's projector, updated after every commit.
+    pub fn applied(&self) -> watch::Receiver<i64> {
+        self.applied.subscribe()
     }
 
     /// The last event position this read model has applied.
@@ -58,7 +66,8 @@ impl Projector {
 
     /// Applies every event after the checkpoint (up to `until`, if given); returns the new
     /// checkpoint. Several projectors of the same schema may run: the checkpoint row lock makes them
-    /// take turns.
+    /// take turns. Each batch uses one pooled connection: the events are read by the transaction
+    /// that applies them.
     pub async fn catch_up(&self, until: Option<i64>) -> Result<i64, ProjectionError> {
         loop {
             let mut tx = self.pool.begin().await?;
@@ -66,12 +75,10 @@ impl Projector {
             let last: i64 = sqlx::query_scalar("SELECT last_seq FROM checkpoint FOR UPDATE")
                 .fetch_one(&mut *tx)
                 .await?;
-            let events = self
-                .feed
-                .read_range(last, until.unwrap_or(i64::MAX), BATCH)
-                .await?;
+            let events = read_range(&mut tx, last, until.unwrap_or(i64::MAX), BATCH).await?;
             let Some(newest) = events.last().map(|e| e.seq) else {
                 tx.commit().await?;
+                self.publish(last);
                 return Ok(last);
             };
             let mut changes = Vec::new();
@@ -83,6 +90,7 @@ impl Projector {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.publish(newest);
             // One notice per changed thing per batch (a sighting and its entry are one change).
             let mut seen = Vec::with_capacity(changes.len());
             changes.retain(|c| {
@@ -97,6 +105,16 @@ impl Projector {
                 let _ = self.changes.send(change);
             }
         }
+    }
+
+    fn publish(&self, position: i64) {
+        self.applied.send_if_modified(|applied| {
+            let newer = position > *applied;
+            if newer {
+                *applied = position;
+            }
+            newer
+        });
     }
 
     /// Follows the log until `shutdown` resolves: woken by NOTIFY on append, with a periodic

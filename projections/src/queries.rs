@@ -78,6 +78,8 @@ pub struct EventLogEntry {
     pub employee_id: Option<String>,
     pub camera_id: Option<String>,
     pub payload: serde_json::Value,
+    pub actor: Option<String>,
+    pub correlation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -229,7 +231,8 @@ pub async fn events(
     filter: &EventFilter,
 ) -> Result<Vec<EventLogEntry>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT seq, at, recorded_at, aggregate_type, aggregate_id, event_type, employee_id, camera_id, payload
+        "SELECT seq, at, recorded_at, aggregate_type, aggregate_id, event_type, employee_id, camera_id, payload,
+                actor, correlation_id
          FROM event_log
          WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
            AND ($3::text IS NULL OR event_type = $3) AND ($4::text IS NULL OR employee_id = $4)

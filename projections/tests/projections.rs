@@ -26,7 +26,10 @@ async fn enrol(store: &EventStore, id: &str, name: &str) {
         profile,
         now: t("07:00:00"),
     };
-    store.execute::<Employee>(id, command).await.unwrap();
+    store
+        .execute::<Employee>(id, command, &test_metadata())
+        .await
+        .unwrap();
 }
 
 async fn add_camera(store: &EventStore, id: &str) {
@@ -37,7 +40,10 @@ async fn add_camera(store: &EventStore, id: &str) {
         enabled: true,
         now: t("07:00:00"),
     };
-    store.execute::<Camera>(id, command).await.unwrap();
+    store
+        .execute::<Camera>(id, command, &test_metadata())
+        .await
+        .unwrap();
 }
 
 async fn seen(store: &EventStore, employee: &str, at: DateTime<Utc>) {
@@ -48,7 +54,10 @@ async fn seen(store: &EventStore, employee: &str, at: DateTime<Utc>) {
         track_id: 7,
         snapshot_ref: Some(format!("snapshots/door/{}.jpg", at.timestamp())),
     };
-    store.execute::<Presence>(employee, command).await.unwrap();
+    store
+        .execute::<Presence>(employee, command, &test_metadata())
+        .await
+        .unwrap();
 }
 
 async fn absence_check(store: &EventStore, employee: &str, now: DateTime<Utc>) {
@@ -56,7 +65,10 @@ async fn absence_check(store: &EventStore, employee: &str, now: DateTime<Utc>) {
         now,
         timeout_sec: 60,
     };
-    store.execute::<Presence>(employee, command).await.unwrap();
+    store
+        .execute::<Presence>(employee, command, &test_metadata())
+        .await
+        .unwrap();
 }
 
 async fn live_projector(db: &ScratchDatabase) -> Projector {
@@ -101,7 +113,10 @@ async fn verdicts_keep_the_schedule_in_force_at_the_event() {
         alert_min_interval_sec: 60,
         now: t("13:00:00"),
     };
-    store.execute::<Schedule>(SCHEDULE_ID, save).await.unwrap();
+    store
+        .execute::<Schedule>(SCHEDULE_ID, save, &test_metadata())
+        .await
+        .unwrap();
     // A later exit is judged by the new schedule (off hours): no alert.
     seen(&store, "ana", t("14:00:00")).await;
     absence_check(&store, "ana", t("14:05:00")).await;
@@ -152,7 +167,10 @@ async fn manual_corrections_win_over_automatic_data_and_resets_hide_logs() {
         note: "badge forgotten".into(),
         now: t("08:30:00"),
     };
-    store.execute::<Presence>("bo", correct).await.unwrap();
+    store
+        .execute::<Presence>("bo", correct, &test_metadata())
+        .await
+        .unwrap();
     seen(&store, "bo", t("09:00:00")).await;
     absence_check(&store, "bo", t("09:05:00")).await;
     projector.catch_up(None).await.unwrap();
@@ -179,7 +197,7 @@ async fn manual_corrections_win_over_automatic_data_and_resets_hide_logs() {
         now: t("18:00:00"),
     };
     store
-        .execute::<Maintenance>(MAINTENANCE_ID, reset)
+        .execute::<Maintenance>(MAINTENANCE_ID, reset, &test_metadata())
         .await
         .unwrap();
     projector.catch_up(None).await.unwrap();
@@ -263,7 +281,10 @@ async fn thousands_of_events_replay_to_identical_read_models() {
         for (i, minutes) in [30u32, 45, 20].into_iter().enumerate() {
             let now = t("09:00:00") + Duration::hours(i as i64 * 3);
             let pause = ScheduleCommand::PauseFor { minutes, now };
-            store.execute::<Schedule>(SCHEDULE_ID, pause).await.unwrap();
+            store
+                .execute::<Schedule>(SCHEDULE_ID, pause, &test_metadata())
+                .await
+                .unwrap();
         }
     };
     tokio::join!(futures::future::join_all(writers), schedule_changes);
@@ -300,4 +321,13 @@ async fn thousands_of_events_replay_to_identical_read_models() {
     assert_eq!(rows("employees"), 12);
     assert!(rows("alerts") > 0 && rows("attendance") > 0);
     db.drop().await.unwrap();
+}
+
+/// Commands of these tests are the command line's doing.
+fn test_metadata() -> facewatch_store::CommandMetadata {
+    facewatch_store::CommandMetadata {
+        actor: "cli".into(),
+        correlation_id: "test".into(),
+        idempotency_key: None,
+    }
 }

@@ -11,9 +11,18 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/facew
 /// can run the very same SQL against another schema.
 pub const READ_SCHEMA: &str = "read";
 
+/// Pooled connections per process unless configured (`database.max_connections`). Every request
+/// holds at most one at a time; the appender, the projector and each LISTEN hold one more each.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// [`connect_with`] and a pool of [`DEFAULT_POOL_SIZE`] connections.
+pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
+    connect_with(url, DEFAULT_POOL_SIZE).await
+}
+
 /// Connects to `url`, creating the database if it does not exist yet, and applies the event-store
 /// migrations (idempotent).
-pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
+pub async fn connect_with(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     if !Postgres::database_exists(url).await? {
         // Two processes may race to create it; losing that race is fine.
         if let Err(e) = Postgres::create_database(url).await {
@@ -31,7 +40,7 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?
         .options([("search_path", format!("{READ_SCHEMA},public"))]);
     PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(max_connections.max(2))
         .connect_with(options)
         .await
 }

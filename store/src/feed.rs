@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use facewatch_domain::event::DecodeError;
 use facewatch_domain::AnyEvent;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 /// The channel `pg_notify` announces new events on (see migrations/0001_event_store.sql).
 pub const EVENTS_CHANNEL: &str = "facewatch_events";
@@ -14,6 +14,10 @@ pub struct RecordedEvent {
     pub aggregate_id: String,
     pub event_type: String,
     pub recorded_at: DateTime<Utc>,
+    /// Who caused it (`user:alice`, `camera:CAM1`, …); absent on events stored before actors.
+    pub actor: Option<String>,
+    /// The request it belongs to.
+    pub correlation_id: Option<String>,
     pub event: AnyEvent,
 }
 
@@ -22,7 +26,11 @@ pub enum FeedError {
     #[error("reading the event log failed: {0}")]
     Database(#[from] sqlx::Error),
     #[error("event #{seq} cannot be decoded: {source}")]
-    Decode { seq: i64, source: DecodeError },
+    Decode {
+        seq: i64,
+        #[source]
+        source: DecodeError,
+    },
 }
 
 /// Reads the event log in global order.
@@ -52,32 +60,8 @@ impl EventFeed {
         until: i64,
         limit: i64,
     ) -> Result<Vec<RecordedEvent>, FeedError> {
-        let rows = sqlx::query(
-            "SELECT global_seq, aggregate_type, aggregate_id, event_type, recorded_at, payload::jsonb AS payload
-             FROM events WHERE global_seq > $1 AND global_seq <= $2 ORDER BY global_seq LIMIT $3",
-        )
-        .bind(after)
-        .bind(until)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                let seq: i64 = row.get("global_seq");
-                let aggregate_type: String = row.get("aggregate_type");
-                let payload: serde_json::Value = row.get("payload");
-                let event = AnyEvent::decode(&aggregate_type, payload)
-                    .map_err(|source| FeedError::Decode { seq, source })?;
-                Ok(RecordedEvent {
-                    seq,
-                    aggregate_type,
-                    aggregate_id: row.get("aggregate_id"),
-                    event_type: row.get("event_type"),
-                    recorded_at: row.get("recorded_at"),
-                    event,
-                })
-            })
-            .collect()
+        let mut conn = self.pool.acquire().await?;
+        read_range(&mut conn, after, until, limit).await
     }
 
     /// The position of the newest event (0 for an empty log).
@@ -87,4 +71,50 @@ impl EventFeed {
             .await?;
         Ok(head.unwrap_or(0))
     }
+}
+
+/// Up to `limit` events with `after < position <= until`, oldest first, read on `conn` (e.g. the
+/// transaction that applies them, so that a reader holds one connection, not two).
+pub async fn read_range(
+    conn: &mut PgConnection,
+    after: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, FeedError> {
+    let rows = sqlx::query(
+        "SELECT global_seq, aggregate_type, aggregate_id, event_type, recorded_at, \
+                payload::jsonb AS payload, metadata::jsonb AS metadata \
+         FROM events WHERE global_seq > $1 AND global_seq <= $2 ORDER BY global_seq LIMIT $3",
+    )
+    .bind(after)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let seq: i64 = row.get("global_seq");
+            let aggregate_type: String = row.get("aggregate_type");
+            let payload: serde_json::Value = row.get("payload");
+            let metadata: serde_json::Value = row.get("metadata");
+            let event = AnyEvent::decode(&aggregate_type, payload)
+                .map_err(|source| FeedError::Decode { seq, source })?;
+            Ok(RecordedEvent {
+                seq,
+                aggregate_type,
+                aggregate_id: row.get("aggregate_id"),
+                event_type: row.get("event_type"),
+                recorded_at: row.get("recorded_at"),
+                actor: metadata
+                    .get("actor")
+                    .and_then(|a| a.as_str())
+                    .map(str::to_string),
+                correlation_id: metadata
+                    .get("correlation_id")
+                    .and_then(|a| a.as_str())
+                    .map(str::to_string),
+                event,
+            })
+        })
+        .collect()
 }

@@ -26,11 +26,11 @@ async fn commands_append_events_in_global_order_and_rejections_write_nothing() {
     let pool = db.pool.clone();
     let store = EventStore::new(pool.clone());
     store
-        .execute::<Camera>("cam-1", add_camera())
+        .execute::<Camera>("cam-1", add_camera(), &test_metadata())
         .await
         .unwrap();
     let err = store
-        .execute::<Camera>("cam-1", add_camera())
+        .execute::<Camera>("cam-1", add_camera(), &test_metadata())
         .await
         .unwrap_err();
     assert!(matches!(
@@ -44,6 +44,7 @@ async fn commands_append_events_in_global_order_and_rejections_write_nothing() {
                 enabled: false,
                 now: now(),
             },
+            &test_metadata(),
         )
         .await
         .unwrap();
@@ -79,7 +80,9 @@ async fn concurrent_writers_on_one_aggregate_lose_nothing() {
                 track_id: i as u64,
                 snapshot_ref: None,
             };
-            store.execute::<Presence>("emp-1", command).await
+            store
+                .execute::<Presence>("emp-1", command, &test_metadata())
+                .await
         })
     });
     for result in futures::future::join_all(writers).await {
@@ -118,4 +121,13 @@ async fn concurrent_writers_on_one_aggregate_lose_nothing() {
         "conflicts were re-decided, not blindly re-appended"
     );
     db.drop().await.unwrap();
+}
+
+/// Commands of these tests are the command line's doing.
+fn test_metadata() -> facewatch_store::CommandMetadata {
+    facewatch_store::CommandMetadata {
+        actor: "cli".into(),
+        correlation_id: "test".into(),
+        idempotency_key: None,
+    }
 }

@@ -1,6 +1,7 @@
 //! The GraphQL schema: reads come from the read models, writes are domain commands, and live
 //! updates are the projector's change feed.
 
+mod caller;
 mod errors;
 mod mutation;
 mod query;

@@ -1,14 +1,15 @@
-//! Writes: thin wrappers over [`crate::service`], which validates, runs the domain command and
-//! waits for the read models.
+//! Writes: thin wrappers over the use cases of [`facewatch_app::App`], which validate, run the
+//! domain commands and wait for the read models.
 
 use async_graphql::{Context, InputObject, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
+use facewatch_app as app;
 use facewatch_domain::presence::EntryType;
 use facewatch_domain::schedule::ScheduleSnapshot;
 
-use super::errors::service_error;
+use super::caller::caller;
+use super::errors::{app_error, bad_input};
 use super::types::*;
-use crate::{service, AppState};
 
 pub struct Mutation;
 
@@ -77,7 +78,7 @@ pub struct AttendanceCorrectionInput {
     pub entry_type: CorrectionType,
 }
 
-impl From<EmployeeInput> for service::EmployeeInput {
+impl From<EmployeeInput> for app::EmployeeInput {
     fn from(i: EmployeeInput) -> Self {
         Self {
             name: i.name,
@@ -102,8 +103,8 @@ fn weekday(w: Weekday) -> chrono::Weekday {
 #[Object(name = "DomainMutation")]
 impl Mutation {
     async fn enroll_employee(&self, ctx: &Context<'_>, input: EmployeeInput) -> Result<Employee> {
-        let state = ctx.data::<AppState>()?;
-        view(service::enroll_employee(state, input.into()).await)
+        let (app, caller) = caller(ctx)?;
+        view(app.enroll_employee(&caller, input.into()).await)
     }
 
     async fn update_employee(
@@ -112,8 +113,8 @@ impl Mutation {
         id: String,
         input: EmployeeInput,
     ) -> Result<Employee> {
-        let state = ctx.data::<AppState>()?;
-        view(service::update_employee(state, &id, input.into()).await)
+        let (app, caller) = caller(ctx)?;
+        view(app.update_employee(&caller, &id, input.into()).await)
     }
 
     /// Active employees are recognised and alerted on; inactive ones are kept but ignored.
@@ -123,16 +124,14 @@ impl Mutation {
         id: String,
         active: bool,
     ) -> Result<Employee> {
-        let state = ctx.data::<AppState>()?;
-        view(service::set_employee_active(state, &id, active).await)
+        let (app, caller) = caller(ctx)?;
+        view(app.set_employee_active(&caller, &id, active).await)
     }
 
     /// Deletes an employee: templates and presence go; history keeps the name.
     async fn delete_employee(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
-        let state = ctx.data::<AppState>()?;
-        service::delete_employee(state, &id)
-            .await
-            .map_err(service_error)?;
+        let (app, caller) = caller(ctx)?;
+        app.delete_employee(&caller, &id).await.map_err(app_error)?;
         Ok(true)
     }
 
@@ -146,10 +145,9 @@ impl Mutation {
         embedding: Vec<f32>,
         model_id: String,
     ) -> Result<Employee> {
-        let state = ctx.data::<AppState>()?;
-        let added =
-            service::add_face_template(state, &employee_id, pose.into(), embedding, model_id).await;
-        view(added)
+        let (app, caller) = caller(ctx)?;
+        let added = app.add_face_template(&caller, &employee_id, pose.into(), embedding, model_id);
+        view(added.await)
     }
 
     /// Enrols one face photo (base64-encoded JPEG or PNG) for a pose. The photo must show exactly
@@ -162,41 +160,37 @@ impl Mutation {
         photo_base64: String,
     ) -> Result<Employee> {
         use base64::Engine as _;
-        let state = ctx.data::<AppState>()?;
+        let (app, caller) = caller(ctx)?;
         // Accept data URLs from browsers ("data:image/jpeg;base64,....") as well as bare base64.
         let encoded = photo_base64
             .split_once(";base64,")
             .map_or(photo_base64.as_str(), |(_, data)| data);
         let photo = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
-            .map_err(|e| {
-                service_error(service::bad_input(format!(
-                    "photoBase64 is not base64: {e}"
-                )))
-            })?;
+            .map_err(|e| bad_input(format!("photoBase64 is not base64: {e}")))?;
         let label =
             format!("{:?} photo", facewatch_domain::employee::Pose::from(pose)).to_lowercase();
         let photos = vec![(pose.into(), label, photo)];
-        view(service::enroll_face_photos(state, &employee_id, photos).await)
+        view(app.enroll_face_photos(&caller, &employee_id, photos).await)
     }
 
     /// The camera with its live pipeline health: ONLINE with an fps once frames arrive, or
     /// OFFLINE with the (redacted) stream error. Null health: the camera is not running.
     async fn test_camera_connection(&self, ctx: &Context<'_>, id: String) -> Result<Camera> {
-        let state = ctx.data::<AppState>()?;
-        view(service::camera_view(state, &id).await)
+        let (app, _) = caller(ctx)?;
+        view(app.camera_view(&id).await)
     }
 
     async fn add_camera(&self, ctx: &Context<'_>, input: CameraInput) -> Result<Camera> {
-        let state = ctx.data::<AppState>()?;
-        let input = service::CameraInput {
+        let (app, caller) = caller(ctx)?;
+        let input = app::CameraInput {
             id: input.id,
             name: input.name,
             location: input.location,
             stream_url: input.stream_url,
             enabled: input.enabled,
         };
-        view(service::add_camera(state, input).await)
+        view(app.add_camera(&caller, input).await)
     }
 
     /// Renames/moves a camera and, if given, points it at a new stream.
@@ -208,8 +202,11 @@ impl Mutation {
         #[graphql(default)] location: String,
         stream_url: Option<String>,
     ) -> Result<Camera> {
-        let state = ctx.data::<AppState>()?;
-        view(service::update_camera(state, &id, &name, &location, stream_url.as_deref()).await)
+        let (app, caller) = caller(ctx)?;
+        view(
+            app.update_camera(&caller, &id, &name, &location, stream_url.as_deref())
+                .await,
+        )
     }
 
     async fn set_camera_enabled(
@@ -218,26 +215,24 @@ impl Mutation {
         id: String,
         enabled: bool,
     ) -> Result<Camera> {
-        let state = ctx.data::<AppState>()?;
-        view(service::set_camera_enabled(state, &id, enabled).await)
+        let (app, caller) = caller(ctx)?;
+        view(app.set_camera_enabled(&caller, &id, enabled).await)
     }
 
     async fn remove_camera(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
-        let state = ctx.data::<AppState>()?;
-        service::remove_camera(state, &id)
-            .await
-            .map_err(service_error)?;
+        let (app, caller) = caller(ctx)?;
+        app.remove_camera(&caller, &id).await.map_err(app_error)?;
         Ok(true)
     }
 
     /// Saves work hours, lunch break and time zone; takes effect now, never retroactively.
     async fn save_schedule(&self, ctx: &Context<'_>, input: ScheduleInput) -> Result<Schedule> {
-        let state = ctx.data::<AppState>()?;
-        let input = service::ScheduleInput {
+        let (app, caller) = caller(ctx)?;
+        let input = app::ScheduleInput {
             work_hours: input
                 .work_hours
                 .into_iter()
-                .map(|d| service::DayHoursInput {
+                .map(|d| app::DayHoursInput {
                     weekday: weekday(d.weekday),
                     start: d.start,
                     end: d.end,
@@ -248,34 +243,34 @@ impl Mutation {
             timezone: input.timezone,
             alert_min_interval_sec: input.alert_min_interval_sec,
         };
-        schedule(service::save_schedule(state, input).await)
+        schedule(app.save_schedule(&caller, input).await)
     }
 
     async fn set_schedule_mode(&self, ctx: &Context<'_>, mode: Mode) -> Result<Schedule> {
-        let state = ctx.data::<AppState>()?;
-        schedule(service::set_schedule_mode(state, mode.into()).await)
+        let (app, caller) = caller(ctx)?;
+        schedule(app.set_schedule_mode(&caller, mode.into()).await)
     }
 
     /// In manual mode: switch tracking on or off.
     async fn set_manual_tracking(&self, ctx: &Context<'_>, on: bool) -> Result<Schedule> {
-        let state = ctx.data::<AppState>()?;
-        schedule(service::set_manual_tracking(state, on).await)
+        let (app, caller) = caller(ctx)?;
+        schedule(app.set_manual_tracking(&caller, on).await)
     }
 
     async fn pause_schedule(&self, ctx: &Context<'_>, minutes: u32) -> Result<Schedule> {
-        let state = ctx.data::<AppState>()?;
-        schedule(service::pause_schedule(state, minutes).await)
+        let (app, caller) = caller(ctx)?;
+        schedule(app.pause_schedule(&caller, minutes).await)
     }
 
     async fn resume_schedule(&self, ctx: &Context<'_>) -> Result<Schedule> {
-        let state = ctx.data::<AppState>()?;
-        schedule(service::resume_schedule(state).await)
+        let (app, caller) = caller(ctx)?;
+        schedule(app.resume_schedule(&caller).await)
     }
 
     /// Records that a camera recognised an employee (what the camera pipeline does for real).
     async fn record_sighting(&self, ctx: &Context<'_>, input: SightingInput) -> Result<Employee> {
-        let state = ctx.data::<AppState>()?;
-        let input = service::SightingInput {
+        let (app, caller) = caller(ctx)?;
+        let input = app::SightingInput {
             employee_id: input.employee_id,
             camera_id: input.camera_id,
             at: input.at,
@@ -283,7 +278,13 @@ impl Mutation {
             track_id: input.track_id,
             snapshot_ref: input.snapshot_ref,
         };
-        view(service::record_sighting(state, input).await)
+        let employee_id = input.employee_id.clone();
+        let outcome = app
+            .record_sighting(&caller, input)
+            .await
+            .map_err(app_error)?;
+        app.settle(&[outcome]).await.map_err(app_error)?;
+        view(app.employee_view(&employee_id).await)
     }
 
     /// Sets First In and/or Last Out by hand; automatic data never overwrites it.
@@ -292,8 +293,8 @@ impl Mutation {
         ctx: &Context<'_>,
         input: AttendanceCorrectionInput,
     ) -> Result<AttendanceRecord> {
-        let state = ctx.data::<AppState>()?;
-        let input = service::AttendanceCorrection {
+        let (app, caller) = caller(ctx)?;
+        let input = app::AttendanceCorrection {
             employee_id: input.employee_id,
             day: input.day,
             first_in: input.first_in,
@@ -304,7 +305,7 @@ impl Mutation {
                 CorrectionType::System => EntryType::System,
             },
         };
-        view(service::correct_attendance(state, input).await)
+        view(app.correct_attendance(&caller, input).await)
     }
 
     /// Hides event-log and/or alert rows of local days `[from, to]` (all when omitted) from the
@@ -316,10 +317,11 @@ impl Mutation {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<ResetResult> {
-        let state = ctx.data::<AppState>()?;
-        let (event_rows, alert_rows) = service::reset_logs(state, scope.into(), from, to)
+        let (app, caller) = caller(ctx)?;
+        let (event_rows, alert_rows) = app
+            .reset_logs(&caller, scope.into(), from, to)
             .await
-            .map_err(service_error)?;
+            .map_err(app_error)?;
         Ok(ResetResult {
             event_rows,
             alert_rows,
@@ -329,17 +331,17 @@ impl Mutation {
     /// Rebuilds every read model from the log into a scratch schema and compares it with the live
     /// one.
     async fn run_replay_audit(&self, ctx: &Context<'_>) -> Result<ReplayAudit> {
-        let state = ctx.data::<AppState>()?;
-        view(service::run_replay_audit(state).await)
+        let (app, _) = caller(ctx)?;
+        view(app.run_replay_audit().await)
     }
 }
 
-fn view<V, T: From<V>>(result: service::Result<V>) -> Result<T> {
-    result.map(Into::into).map_err(service_error)
+fn view<V, T: From<V>>(result: app::Result<V>) -> Result<T> {
+    result.map(Into::into).map_err(app_error)
 }
 
-fn schedule(result: service::Result<ScheduleSnapshot>) -> Result<Schedule> {
+fn schedule(result: app::Result<ScheduleSnapshot>) -> Result<Schedule> {
     result
         .map(|snapshot| Schedule::at(&snapshot, Utc::now()))
-        .map_err(service_error)
+        .map_err(app_error)
 }

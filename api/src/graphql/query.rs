@@ -165,10 +165,10 @@ impl Query {
         ctx: &Context<'_>,
     ) -> Result<async_graphql::Json<serde_json::Value>> {
         let state = ctx.data::<AppState>()?;
-        crate::service::ai_params(state)
+        crate::params::ai_params(state)
             .await
             .map(async_graphql::Json)
-            .map_err(super::errors::service_error)
+            .map_err(super::errors::app_error)
     }
 
     async fn system(&self, ctx: &Context<'_>) -> Result<SystemStatus> {

@@ -298,6 +298,11 @@ pub struct EventEntry {
     pub employee_id: Option<String>,
     pub camera_id: Option<String>,
     pub payload: async_graphql::Json<serde_json::Value>,
+    /// Who caused it: `user:NAME`, `camera:ID`, `system:JOB`, `cli` (null for events stored
+    /// before actors were recorded).
+    pub actor: Option<String>,
+    /// The request it belongs to (one request may append several events).
+    pub correlation_id: Option<String>,
 }
 
 impl From<EventLogEntry> for EventEntry {
@@ -312,6 +317,8 @@ impl From<EventLogEntry> for EventEntry {
             employee_id: v.employee_id,
             camera_id: v.camera_id,
             payload: async_graphql::Json(v.payload),
+            actor: v.actor,
+            correlation_id: v.correlation_id,
         }
     }
 }

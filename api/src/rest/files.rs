@@ -6,8 +6,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, ApiResult};
-use crate::service::internal;
 use crate::AppState;
+use facewatch_app::AppError;
 
 /// The URL a reference is served at.
 pub fn url(reference: &str) -> String {
@@ -65,6 +65,6 @@ async fn send_file(
             StatusCode::NOT_FOUND,
             format!("no file {shown:?}"),
         )),
-        Err(e) => Err(internal(format!("read {}: {e}", path.display())).into()),
+        Err(e) => Err(AppError::internal(format!("read {}: {e}", path.display())).into()),
     }
 }

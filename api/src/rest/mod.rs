@@ -1,6 +1,6 @@
 //! REST beside GraphQL, for files, spreadsheets and clients of the seed system's API. Handlers
-//! parse the request, call [`crate::service`] (the same use cases GraphQL runs) and map
-//! [`ServiceError`] to a status code with a JSON body `{ "error": "…" }`.
+//! parse the request, call [`facewatch_app::App`] (the same use cases GraphQL runs) and map
+//! [`AppError`] to a status code with a JSON body `{ "error": "…" }`.
 
 mod files;
 mod people;
@@ -8,6 +8,8 @@ mod reports;
 mod schedule;
 mod system;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -15,8 +17,10 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde_json::json;
 
-use crate::service::ServiceError;
-use crate::AppState;
+use facewatch_app::{Actor, AppError, CommandContext};
+
+use crate::auth::Session;
+use crate::{AppState, RequestMeta};
 
 /// Every REST route, paths included (they live under `/api`).
 pub fn routes() -> Router<AppState> {
@@ -66,16 +70,49 @@ impl ApiError {
     }
 }
 
-impl From<ServiceError> for ApiError {
-    fn from(error: ServiceError) -> Self {
+/// The one place REST turns use-case failures into answers (and logs internal ones). A write that
+/// is stored but not yet readable answers 202 Accepted, never an error status.
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
         let status = match &error {
-            ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
-            ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Stored { .. } => StatusCode::ACCEPTED,
+            AppError::Internal(source) => {
+                tracing::error!(
+                    error = &**source as &dyn std::error::Error,
+                    "request failed"
+                );
+                return Self(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error, see server log".into(),
+                );
+            }
         };
         Self(status, error.to_string())
+    }
+}
+
+/// The command context of a REST write: the session's user, `X-Correlation-Id` and
+/// `Idempotency-Key` from the headers.
+pub struct Caller(pub CommandContext);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> ApiResult<Self> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "login required".into()))?;
+        let meta = RequestMeta::from_headers(&parts.headers).map_err(ApiError::bad_request)?;
+        Ok(Caller(
+            CommandContext::new(Actor::user(&session.username))
+                .with_correlation_id(meta.correlation_id)
+                .with_idempotency_key(meta.idempotency_key.as_deref()),
+        ))
     }
 }
 

@@ -7,13 +7,16 @@ use facewatch_domain::camera::redact_url;
 use facewatch_domain::employee::Pose;
 use facewatch_projections::queries::{self, CameraView, EmployeeView};
 
-use super::{ApiError, ApiResult, Body};
-use crate::service::{self, internal, EmployeeInput};
+use facewatch_app::{AppError, EmployeeInput, FacePhotos};
+
+use super::{ApiError, ApiResult, Body, Caller};
 use crate::AppState;
 
 /// Cameras with their stream URLs' credentials redacted.
 pub async fn cameras(State(state): State<AppState>) -> ApiResult<Json<Vec<CameraView>>> {
-    let mut cameras = queries::cameras(state.pool()).await.map_err(internal)?;
+    let mut cameras = queries::cameras(state.pool())
+        .await
+        .map_err(AppError::from)?;
     for camera in &mut cameras {
         camera.stream_url = redact_url(&camera.stream_url);
     }
@@ -23,24 +26,28 @@ pub async fn cameras(State(state): State<AppState>) -> ApiResult<Json<Vec<Camera
 /// Employees with their live presence.
 pub async fn employees(State(state): State<AppState>) -> ApiResult<Json<Vec<EmployeeView>>> {
     Ok(Json(
-        queries::employees(state.pool()).await.map_err(internal)?,
+        queries::employees(state.pool())
+            .await
+            .map_err(AppError::from)?,
     ))
 }
 
 pub async fn enroll(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Body(input): Body<EmployeeInput>,
 ) -> ApiResult<(StatusCode, Json<EmployeeView>)> {
-    let employee = service::enroll_employee(&state, input).await?;
+    let employee = state.app().enroll_employee(&caller, input).await?;
     Ok((StatusCode::CREATED, Json(employee)))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    service::employee_view(&state, &id).await?;
-    service::delete_employee(&state, &id).await?;
+    state.app().employee_view(&id).await?;
+    state.app().delete_employee(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -60,10 +67,11 @@ fn pose(field: &str) -> Option<Pose> {
 /// is embedded before anything is stored, so one bad photo adds no template at all.
 pub async fn face_templates(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> ApiResult<Json<EmployeeView>> {
-    let mut photos: service::FacePhotos = Vec::new();
+    let mut photos: FacePhotos = Vec::new();
     while let Some(field) = form
         .next_field()
         .await
@@ -90,6 +98,6 @@ pub async fn face_templates(
         photos.push((pose, name, bytes.to_vec()));
     }
     Ok(Json(
-        service::enroll_face_photos(&state, &id, photos).await?,
+        state.app().enroll_face_photos(&caller, &id, photos).await?,
     ))
 }

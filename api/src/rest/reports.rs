@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{files, parse_date, ApiError, ApiResult};
-use crate::service::{self, internal};
 use crate::AppState;
+use facewatch_app::AppError;
 
 #[derive(Deserialize)]
 pub struct ReportQuery {
@@ -59,9 +59,7 @@ impl ReportQuery {
             (None, Some(f), Some(t)) => (f, t),
             (None, Some(day), None) | (None, None, Some(day)) => (day, day),
             (None, None, None) => {
-                let today = service::current_schedule(state)
-                    .await?
-                    .local_day(Utc::now());
+                let today = state.app().current_schedule().await?.local_day(Utc::now());
                 (today, today)
             }
         };
@@ -100,7 +98,7 @@ fn respond<V: Serialize, R: for<'a> From<&'a V>>(
         .into_response());
     }
     let rows: Vec<R> = rows.iter().map(R::from).collect();
-    let bytes = workbook(&rows, filter, tz).map_err(|e| ApiError::from(internal(e)))?;
+    let bytes = workbook(&rows, filter, tz).map_err(|e| ApiError::from(AppError::internal(e)))?;
     let disposition = format!("attachment; filename=\"{}\"", file_name(kind, filter));
     Ok((
         [
@@ -118,7 +116,7 @@ pub async fn attendance(
 ) -> ApiResult<Response> {
     let format = query.format()?;
     let filter = query.filter(&state).await?;
-    let report = service::attendance_report(&state, &filter).await?;
+    let report = state.app().attendance_report(&filter).await?;
     respond("attendance", format, &filter, report, attendance_xlsx)
 }
 
@@ -128,7 +126,7 @@ pub async fn alerts(
 ) -> ApiResult<Response> {
     let format = query.format()?;
     let filter = query.filter(&state).await?;
-    let report = service::alerts_report(&state, &filter).await?;
+    let report = state.app().alerts_report(&filter).await?;
     respond("alerts", format, &filter, report, alerts_xlsx)
 }
 
@@ -149,9 +147,7 @@ pub async fn attendance_captures(
         .ok_or_else(|| ApiError::bad_request("employee_id is required"))?;
     let day: NaiveDate = match parse_date("date", query.date.as_deref())? {
         Some(day) => day,
-        None => service::current_schedule(&state)
-            .await?
-            .local_day(Utc::now()),
+        None => state.app().current_schedule().await?.local_day(Utc::now()),
     };
     let set = state
         .attendance_captures()
@@ -160,7 +156,7 @@ pub async fn attendance_captures(
             facewatch_captures::CaptureError::InvalidId { .. } => {
                 ApiError::bad_request(e.to_string())
             }
-            other => internal(other).into(),
+            other => AppError::internal(other).into(),
         })?;
     let url = |path: Option<std::path::PathBuf>| {
         path.and_then(|p| {

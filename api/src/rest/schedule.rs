@@ -7,8 +7,9 @@ use facewatch_domain::schedule::{Mode, ScheduleSnapshot};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiError, ApiResult, Body};
-use crate::service::{self, ScheduleInput};
+use facewatch_app::ScheduleInput;
+
+use super::{ApiError, ApiResult, Body, Caller};
 use crate::AppState;
 
 fn describe(snapshot: &ScheduleSnapshot) -> Json<Value> {
@@ -23,7 +24,7 @@ fn describe(snapshot: &ScheduleSnapshot) -> Json<Value> {
 
 /// The schedule in force and whether monitoring is active now (and why not).
 pub async fn state(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(describe(&service::current_schedule(&state).await?))
+    Ok(describe(&state.app().current_schedule().await?))
 }
 
 #[derive(Deserialize)]
@@ -36,6 +37,7 @@ pub struct ModeRequest {
 
 pub async fn mode(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Body(request): Body<ModeRequest>,
 ) -> ApiResult<Json<Value>> {
     let mode = match request.mode.to_ascii_lowercase().as_str() {
@@ -52,9 +54,9 @@ pub async fn mode(
             "tracking can only be set in manual mode",
         ));
     }
-    let mut snapshot = service::set_schedule_mode(&state, mode).await?;
+    let mut snapshot = state.app().set_schedule_mode(&caller, mode).await?;
     if let Some(on) = request.tracking {
-        snapshot = service::set_manual_tracking(&state, on).await?;
+        snapshot = state.app().set_manual_tracking(&caller, on).await?;
     }
     Ok(describe(&snapshot))
 }
@@ -67,19 +69,21 @@ pub struct PauseRequest {
 
 pub async fn pause(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Body(request): Body<PauseRequest>,
 ) -> ApiResult<Json<Value>> {
     let snapshot = if request.minutes == 0 {
-        service::resume_schedule(&state).await?
+        state.app().resume_schedule(&caller).await?
     } else {
-        service::pause_schedule(&state, request.minutes).await?
+        state.app().pause_schedule(&caller, request.minutes).await?
     };
     Ok(describe(&snapshot))
 }
 
 pub async fn save(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Body(input): Body<ScheduleInput>,
 ) -> ApiResult<Json<Value>> {
-    Ok(describe(&service::save_schedule(&state, input).await?))
+    Ok(describe(&state.app().save_schedule(&caller, input).await?))
 }

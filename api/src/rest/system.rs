@@ -8,8 +8,8 @@ use facewatch_captures::write_atomic;
 use serde_json::{json, Value};
 
 use super::{ApiError, ApiResult, Body};
-use crate::service::{self, internal};
 use crate::AppState;
+use facewatch_app::AppError;
 
 pub async fn uptime(State(state): State<AppState>) -> Json<Value> {
     let started = state.started_at();
@@ -46,7 +46,7 @@ pub async fn shutdown(State(state): State<AppState>) -> ApiResult<(StatusCode, J
 /// `config/ai.toml` → `config/ai.example.toml`: the documented defaults.
 /// The AI parameters in force at the next restart.
 pub async fn get_params(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(service::ai_params(&state).await?))
+    Ok(Json(crate::params::ai_params(&state).await?))
 }
 
 /// Validates and saves the AI parameters (a JSON object, written as TOML); camera pipelines use
@@ -68,8 +68,8 @@ pub async fn set_params(
     let written = path.clone();
     tokio::task::spawn_blocking(move || write_atomic(&written, text.as_bytes()))
         .await
-        .map_err(internal)?
-        .map_err(internal)?;
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
     Ok(Json(json!({
         "path": path,
         "saved": true,

@@ -15,11 +15,11 @@ export const auditPage: Page = (root, user) => {
   const load = async () => {
     const f = formValues(form);
     const events = (await gql(`query($f: DateTime, $t: DateTime, $ty: String, $e: String) { events(from: $f, to: $t, eventType: $ty, employeeId: $e, limit: 200) {
-      seq at aggregateType aggregateId eventType payload } }`, { f: iso(f.from), t: iso(f.to), ty: f.eventType || null, e: f.employeeId || null })).events;
+      seq at aggregateType aggregateId eventType actor payload } }`, { f: iso(f.from), t: iso(f.to), ty: f.eventType || null, e: f.employeeId || null })).events;
     table.replaceChildren(h("table.table",
-      h("thead", h("tr", ...["#", "At", "Aggregate", "Event", "Payload"].map((t) => h("th", t)))),
+      h("thead", h("tr", ...["#", "At", "Who", "Aggregate", "Event", "Payload"].map((t) => h("th", t)))),
       h("tbody", ...events.map((e: any) => h("tr",
-        h("td", e.seq), h("td.whitespace-nowrap", fmtTime(e.at)), h("td", `${e.aggregateType} ${e.aggregateId}`), h("td", e.eventType),
+        h("td", e.seq), h("td.whitespace-nowrap", fmtTime(e.at)), h("td.whitespace-nowrap", e.actor ?? "—"), h("td", `${e.aggregateType} ${e.aggregateId}`), h("td", e.eventType),
         h("td", h("code.text-xs.break-all", JSON.stringify(e.payload))))))));
   };
   const replay = () => attempt(async () => {

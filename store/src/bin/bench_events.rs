@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         snapshot_ref: None,
                     };
                     store
-                        .execute::<Presence>(&format!("employee-{w}"), command)
+                        .execute::<Presence>(&format!("employee-{w}"), command, &test_metadata())
                         .await?;
                 }
                 Ok::<_, facewatch_store::CommandError<_>>(())
@@ -53,4 +53,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     db.drop().await?;
     Ok(())
+}
+
+/// Commands of these tests are the command line's doing.
+fn test_metadata() -> facewatch_store::CommandMetadata {
+    facewatch_store::CommandMetadata {
+        actor: "cli".into(),
+        correlation_id: "test".into(),
+        idempotency_key: None,
+    }
 }

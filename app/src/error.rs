@@ -1,0 +1,64 @@
+//! One error type for the use cases; the transports (GraphQL, REST, bot, MQTT) turn it into their
+//! own answers in one place each.
+
+use facewatch_store::CommandError;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The caller's mistake (bad input, or the domain refused the command). Nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unknown {what} {id:?}")]
+    NotFound { what: &'static str, id: String },
+    /// A concurrent write won; retrying may succeed.
+    #[error("{0}")]
+    Conflict(String),
+    /// A part of the system this request needs is not running (e.g. the face models).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The write IS stored, at `position` in the log, but the read models did not reach it within
+    /// the wait: the answer cannot show it yet. Not a failure; do not retry without the same
+    /// idempotency key.
+    #[error("stored at log position {position}; the read models have not caught up yet")]
+    Stored { position: i64 },
+    /// Ours, not the caller's; details in the source (log it, do not show it).
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+impl AppError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::Invalid(message.into())
+    }
+
+    pub fn not_found(what: &'static str, id: &str) -> Self {
+        AppError::NotFound {
+            what,
+            id: id.to_owned(),
+        }
+    }
+
+    pub fn internal(error: impl Into<BoxError>) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<CommandError<E>> for AppError {
+    fn from(error: CommandError<E>) -> Self {
+        match error {
+            CommandError::Rejected(e) => AppError::Invalid(e.to_string()),
+            CommandError::Contention { .. } => AppError::Conflict(error.to_string()),
+            CommandError::Store(_) => AppError::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::Internal(Box::new(error))
+    }
+}

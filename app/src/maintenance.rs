@@ -1,0 +1,62 @@
+//! Maintenance: hiding old log rows (an event itself) and the replay audit.
+
+use chrono::NaiveDate;
+use facewatch_domain::maintenance::{LogScope, Maintenance, MaintenanceCommand};
+use facewatch_domain::MAINTENANCE_ID;
+use facewatch_projections::queries;
+use facewatch_projections::replay::{self, ReplayReport};
+use facewatch_store::READ_SCHEMA;
+
+use crate::reports::day_window;
+use crate::{App, AppError, CommandContext, Result};
+
+impl App {
+    /// Hides event-log and/or alert rows of local days `[from, to]` (all when omitted) from the read
+    /// models and returns how many (event, alert) rows that hid. The event store keeps every event:
+    /// this is itself an event.
+    #[tracing::instrument(skip_all, fields(actor = %ctx.actor(), ?scope))]
+    pub async fn reset_logs(
+        &self,
+        ctx: &CommandContext,
+        scope: LogScope,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<(i64, i64)> {
+        let window = day_window(self.current_schedule().await?.timezone, from, to)?;
+        let (event_rows, alert_rows) =
+            queries::count_logs(self.pool(), window.from, window.to).await?;
+        let reset = MaintenanceCommand::ResetLogs {
+            scope,
+            window,
+            now: ctx.now(),
+        };
+        let outcome = self
+            .execute::<Maintenance>(ctx, "reset-logs", MAINTENANCE_ID, reset)
+            .await?;
+        self.settle(&[outcome]).await?;
+        Ok((
+            if scope.includes_events() {
+                event_rows
+            } else {
+                0
+            },
+            if scope.includes_alerts() {
+                alert_rows
+            } else {
+                0
+            },
+        ))
+    }
+
+    /// Rebuilds every read model from the log into a scratch schema and compares it with the live
+    /// one.
+    pub async fn run_replay_audit(&self) -> Result<ReplayReport> {
+        let scratch = format!(
+            "replay_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        replay::verify(self.pool(), READ_SCHEMA, &scratch)
+            .await
+            .map_err(AppError::internal)
+    }
+}
