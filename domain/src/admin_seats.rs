@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
+
 use serde::{Deserialize, Serialize};
 
 /// The single admin-seats aggregate's id.
@@ -99,26 +99,8 @@ impl AdminSeats {
     }
 }
 
-impl Aggregate for AdminSeats {
-    const TYPE: &'static str = "admin_seats";
-    type Command = AdminSeatsCommand;
-    type Event = AdminSeatsEvent;
-    type Error = AdminSeatsError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        if let Some(event) = self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl AdminSeats {
+    fn evolve(&mut self, event: AdminSeatsEvent) {
         match event {
             AdminSeatsEvent::SeatsCounted { admins, .. } => {
                 self.counted = true;
@@ -133,6 +115,14 @@ impl Aggregate for AdminSeats {
         }
     }
 }
+
+crate::aggregate!(
+    AdminSeats,
+    "admin_seats",
+    AdminSeatsCommand,
+    AdminSeatsEvent,
+    AdminSeatsError
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! The RTSP URL lives in events and server-side read models only; it is never shown to clients.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,26 +153,8 @@ impl Camera {
     }
 }
 
-impl Aggregate for Camera {
-    const TYPE: &'static str = "camera";
-    type Command = CameraCommand;
-    type Event = CameraEvent;
-    type Error = CameraError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        if let Some(event) = self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Camera {
+    fn evolve(&mut self, event: CameraEvent) {
         match event {
             CameraEvent::Added { enabled, .. } => {
                 self.exists = true;
@@ -188,6 +170,8 @@ impl Aggregate for Camera {
         }
     }
 }
+
+crate::aggregate!(Camera, "camera", CameraCommand, CameraEvent, CameraError);
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! Employees: enrolment, profile changes, face templates, deactivation and deletion.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,26 +195,8 @@ fn validate_embedding(embedding: &[f32]) -> Result<(), EmployeeError> {
     Ok(())
 }
 
-impl Aggregate for Employee {
-    const TYPE: &'static str = "employee";
-    type Command = EmployeeCommand;
-    type Event = EmployeeEvent;
-    type Error = EmployeeError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        if let Some(event) = self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Employee {
+    fn evolve(&mut self, event: EmployeeEvent) {
         match event {
             EmployeeEvent::Enrolled { profile, .. }
             | EmployeeEvent::ProfileUpdated { profile, .. } => {
@@ -230,6 +212,14 @@ impl Aggregate for Employee {
         }
     }
 }
+
+crate::aggregate!(
+    Employee,
+    "employee",
+    EmployeeCommand,
+    EmployeeEvent,
+    EmployeeError
+);
 
 #[cfg(test)]
 mod tests {

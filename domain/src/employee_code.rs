@@ -3,7 +3,6 @@
 //! stream, so optimistic concurrency lets exactly one of them win.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
 use serde::{Deserialize, Serialize};
 
 /// The aggregate id of a code: trimmed and case-folded, so `e-7` and `E-7 ` are one code.
@@ -58,20 +57,12 @@ pub struct EmployeeCode {
     pub holder: Option<String>,
 }
 
-impl Aggregate for EmployeeCode {
-    const TYPE: &'static str = "employee_code";
-    type Command = EmployeeCodeCommand;
-    type Event = EmployeeCodeEvent;
-    type Error = EmployeeCodeError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        let event = match command {
+impl EmployeeCode {
+    fn decide(
+        &self,
+        command: EmployeeCodeCommand,
+    ) -> Result<Option<EmployeeCodeEvent>, EmployeeCodeError> {
+        Ok(match command {
             EmployeeCodeCommand::Claim { employee_id, now } => match &self.holder {
                 Some(holder) if *holder == employee_id => None,
                 Some(holder) => {
@@ -90,20 +81,24 @@ impl Aggregate for EmployeeCode {
                 employee_id,
                 at: now,
             }),
-        };
-        if let Some(event) = event {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        })
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    fn evolve(&mut self, event: EmployeeCodeEvent) {
         match event {
             EmployeeCodeEvent::CodeClaimed { employee_id, .. } => self.holder = Some(employee_id),
             EmployeeCodeEvent::CodeReleased { .. } => self.holder = None,
         }
     }
 }
+
+crate::aggregate!(
+    EmployeeCode,
+    "employee_code",
+    EmployeeCodeCommand,
+    EmployeeCodeEvent,
+    EmployeeCodeError
+);
 
 #[cfg(test)]
 mod tests {

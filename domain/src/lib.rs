@@ -41,26 +41,51 @@ macro_rules! domain_event {
 }
 pub(crate) use domain_event;
 
+/// Implements `cqrs_es::Aggregate` for an aggregate whose rules are two plain methods:
+/// `decide(&self, Command) -> Result<impl IntoIterator<Item = Event>, Error>` (no I/O, no clock)
+/// and `evolve(&mut self, Event)`. Every aggregate is wired to the framework the same way.
+macro_rules! aggregate {
+    ($aggregate:ty, $type:literal, $command:ty, $event:ty, $error:ty) => {
+        impl cqrs_es::Aggregate for $aggregate {
+            const TYPE: &'static str = $type;
+            type Command = $command;
+            type Event = $event;
+            type Error = $error;
+            type Services = ();
+
+            async fn handle(
+                &mut self,
+                command: $command,
+                _: &(),
+                sink: &cqrs_es::event_sink::EventSink<Self>,
+            ) -> Result<(), $error> {
+                for event in IntoIterator::into_iter(self.decide(command)?) {
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
+
+            fn apply(&mut self, event: $event) {
+                self.evolve(event)
+            }
+        }
+    };
+}
+pub(crate) use aggregate;
+
 #[cfg(test)]
 pub(crate) mod testing {
-    use cqrs_es::{event_sink::EventSink, Aggregate};
+    use cqrs_es::test::TestFramework;
+    use cqrs_es::Aggregate;
 
-    /// Runs one command against an aggregate rebuilt from `given` and returns what it emitted.
+    /// Given `given`, when `command`: what the aggregate emitted (cqrs-es's test framework).
     pub fn when<A: Aggregate<Services = ()>>(
         given: Vec<A::Event>,
         command: A::Command,
     ) -> Result<Vec<A::Event>, A::Error> {
-        let mut aggregate = A::default();
-        for event in given {
-            aggregate.apply(event);
-        }
-        let sink = EventSink::default();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            aggregate.handle(command, &(), &sink).await?;
-            Ok(sink.collect().await)
-        })
+        TestFramework::<A>::with(())
+            .given(given)
+            .when(command)
+            .inspect_result()
     }
 }

@@ -2,7 +2,7 @@
 //! `LogsReset` event, and the read models drop the matching rows when they see it.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,36 +66,35 @@ pub enum MaintenanceError {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Maintenance;
 
-impl Aggregate for Maintenance {
-    const TYPE: &'static str = "maintenance";
-    type Command = MaintenanceCommand;
-    type Event = MaintenanceEvent;
-    type Error = MaintenanceError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl Maintenance {
+    fn decide(
+        &self,
+        command: MaintenanceCommand,
+    ) -> Result<Option<MaintenanceEvent>, MaintenanceError> {
         let MaintenanceCommand::ResetLogs { scope, window, now } = command;
         if let (Some(from), Some(to)) = (window.from, window.to) {
             if from > to {
                 return Err(MaintenanceError::InvalidRange { from, to });
             }
         }
-        let event = MaintenanceEvent::LogsReset {
+        Ok(Some(MaintenanceEvent::LogsReset {
             scope,
             window,
             at: now,
-        };
-        sink.write(event, self).await;
-        Ok(())
+        }))
     }
 
-    fn apply(&mut self, _: Self::Event) {}
+    /// Resets leave no state behind: each one stands alone.
+    fn evolve(&mut self, _: MaintenanceEvent) {}
 }
+
+crate::aggregate!(
+    Maintenance,
+    "maintenance",
+    MaintenanceCommand,
+    MaintenanceEvent,
+    MaintenanceError
+);
 
 #[cfg(test)]
 mod tests {

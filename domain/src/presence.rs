@@ -5,7 +5,7 @@
 //! been seen for the absence timeout; it is recorded at the time they were last seen.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,26 +182,8 @@ impl Presence {
     }
 }
 
-impl Aggregate for Presence {
-    const TYPE: &'static str = "presence";
-    type Command = PresenceCommand;
-    type Event = PresenceEvent;
-    type Error = PresenceError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Presence {
+    fn evolve(&mut self, event: PresenceEvent) {
         match event {
             PresenceEvent::FaceRecognized {
                 camera_id,
@@ -227,6 +209,14 @@ impl Aggregate for Presence {
         }
     }
 }
+
+crate::aggregate!(
+    Presence,
+    "presence",
+    PresenceCommand,
+    PresenceEvent,
+    PresenceError
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
-use cqrs_es::{event_sink::EventSink, Aggregate};
+
 use serde::{Deserialize, Serialize};
 
 /// A daily time window. `end <= start` means the window crosses midnight (a night shift).
@@ -278,31 +278,22 @@ pub struct Schedule {
     pub current: ScheduleSnapshot,
 }
 
-impl Aggregate for Schedule {
-    const TYPE: &'static str = "schedule";
-    type Command = ScheduleCommand;
-    type Event = ScheduleEvent;
-    type Error = ScheduleError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        let event = self.decide(command)?;
-        sink.write(event, self).await;
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Schedule {
+    fn evolve(&mut self, event: ScheduleEvent) {
         self.current.apply(&event);
     }
 }
 
+crate::aggregate!(
+    Schedule,
+    "schedule",
+    ScheduleCommand,
+    ScheduleEvent,
+    ScheduleError
+);
+
 impl Schedule {
-    fn decide(&self, command: ScheduleCommand) -> Result<ScheduleEvent, ScheduleError> {
+    fn decide(&self, command: ScheduleCommand) -> Result<Option<ScheduleEvent>, ScheduleError> {
         let now = match &command {
             ScheduleCommand::Save { now, .. }
             | ScheduleCommand::SwitchMode { now, .. }
@@ -313,7 +304,7 @@ impl Schedule {
         if let Some(last) = self.current.effective_at.filter(|last| now < *last) {
             return Err(ScheduleError::OutOfOrder { last });
         }
-        Ok(match command {
+        Ok(Some(match command {
             ScheduleCommand::Save {
                 work_hours,
                 lunch,
@@ -369,7 +360,7 @@ impl Schedule {
                 }
                 ScheduleEvent::Resumed { effective_at: now }
             }
-        })
+        }))
     }
 }
 

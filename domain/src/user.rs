@@ -2,7 +2,7 @@
 //! the domain stays free of crypto and never sees a clear-text password.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -165,26 +165,8 @@ impl User {
     }
 }
 
-impl Aggregate for User {
-    const TYPE: &'static str = "user";
-    type Command = UserCommand;
-    type Event = UserEvent;
-    type Error = UserError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        if let Some(event) = self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl User {
+    fn evolve(&mut self, event: UserEvent) {
         match event {
             UserEvent::UserCreated { role, .. } => {
                 self.exists = true;
@@ -196,6 +178,8 @@ impl Aggregate for User {
         }
     }
 }
+
+crate::aggregate!(User, "user", UserCommand, UserEvent, UserError);
 
 #[cfg(test)]
 mod tests {
