@@ -247,6 +247,16 @@ struct Setup {
     postgres: String,
     cpus: usize,
     server_bin: String,
+    /// `/proc/loadavg` before and after: the machine may be shared.
+    load: (String, String),
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn report(args: &Args, ctx: &Setup, levels: &[Level], raw: (u64, Duration)) -> String {
@@ -330,9 +340,11 @@ fn report(args: &Args, ctx: &Setup, levels: &[Level], raw: (u64, Duration)) -> S
         }
     }
     out += &format!(
-        "\nSetup: `{}` (cameras off), {} CPUs, {}; {} employees, each level {} s (ok req/s and events/s over the level's wall time including the drain of in-flight requests), request timeout {} s; latency over every request sent, errors included. One event per sighting (`FaceRecognized`), plus `EmployeeEntered` on an employee's first one.\n",
+        "\nSetup: `{}` (cameras off), {} CPUs (load average {} before, {} after), {}; {} employees, each level {} s (ok req/s and events/s over the level's wall time including the drain of in-flight requests), request timeout {} s; latency over every request sent, errors included. One event per sighting (`FaceRecognized`), plus `EmployeeEntered` on an employee's first one.\n",
         ctx.server_bin,
         ctx.cpus,
+        ctx.load.0,
+        ctx.load.1,
         ctx.postgres,
         args.employees,
         args.duration_secs,
@@ -375,6 +387,7 @@ async fn bench(
     url: &str,
     duration: Duration,
 ) -> anyhow::Result<String> {
+    let load_before = load_average();
     let (mut server, admin) =
         Server::start(server_bin, url, PASSWORD, Duration::from_secs(120)).await?;
     let api = admin.with_timeout(Duration::from_secs(args.request_timeout_secs))?;
@@ -438,6 +451,7 @@ async fn bench(
         postgres: format!("PostgreSQL {postgres}"),
         cpus: std::thread::available_parallelism().map_or(0, usize::from),
         server_bin: server_bin.display().to_string(),
+        load: (load_before, load_average()),
     };
     Ok(report(args, &ctx, &levels, raw))
 }

@@ -133,7 +133,11 @@ impl Server {
         let Ok(file) = std::fs::File::open(&self.log) else {
             return String::new();
         };
-        let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+        let all: Vec<String> = BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| strip_ansi(&l))
+            .collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
@@ -145,13 +149,14 @@ impl Server {
         let matching: Vec<String> = BufReader::new(file)
             .lines()
             .map_while(Result::ok)
+            .map(|l| strip_ansi(&l))
             .filter(|l| l.contains(needle))
             .collect();
         let count = matching.len();
         (count, matching.into_iter().take(limit).collect())
     }
 
-    /// A scratch folder that lives as long as the server.
+    /// A scratch folder that lives as long as the server (its working directory).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -169,6 +174,24 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `line` without terminal colour sequences (`ESC [ … m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What one HTTP request came back with.
