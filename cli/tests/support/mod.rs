@@ -1,0 +1,429 @@
+//! Driving a real `facewatch serve` process over HTTP: start it on a scratch database, log in,
+//! seed employees and a camera, send sightings and count what the event store holds.
+//!
+//! Shared by the load test (`cli/tests/write_load.rs`, as `mod support`) and the write-path
+//! benchmark (`cli/src/bin/bench_writes.rs`, through `#[path]`). It talks to the server only
+//! through its public HTTP API and to PostgreSQL only through the `events` table, so it works
+//! whatever the server's internals look like.
+#![allow(dead_code)] // each user needs a different part of it
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+pub const ADMIN: &str = "admin";
+pub const CAMERA_ID: &str = "BENCH";
+
+/// The `recordSighting` mutation used by the load test and the benchmark.
+pub const RECORD_SIGHTING: &str = "mutation($employee: String!, $camera: String!, $at: DateTime!, $similarity: Float!) {
+  recordSighting(input: {employeeId: $employee, cameraId: $camera, at: $at, similarity: $similarity}) { id }
+}";
+
+/// A free TCP port on 127.0.0.1 (the OS picks; the listener is closed again at once).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The database server of `DATABASE_URL` (default: the local PostgreSQL).
+pub fn base_database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| facewatch_store::DEFAULT_DATABASE_URL.into())
+}
+
+/// A running `facewatch serve`; killed on drop, even when an assertion fails.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub database_url: String,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `bin serve` on a fresh port against `database_url` (created by the server if
+    /// missing), cameras off, with an admin whose password is `password`, and waits (up to
+    /// `ready_within`) until that admin can log in.
+    pub async fn start(
+        bin: &Path,
+        database_url: &str,
+        password: &str,
+        ready_within: Duration,
+    ) -> anyhow::Result<(Server, Api)> {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("server.log");
+        let log_file = std::fs::File::create(&log)?;
+        let port = free_port()?;
+        let child = Command::new(bin)
+            .arg("serve")
+            // No config/facewatch.toml from whatever directory we were started in.
+            .current_dir(dir.path())
+            .env("DATABASE_URL", database_url)
+            .env("FACEWATCH_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("FACEWATCH_DATA_DIR", dir.path().join("data"))
+            .env("FACEWATCH_CAMERAS__ENABLED", "false")
+            .env("FACEWATCH_ADMIN_PASSWORD", password)
+            .env_remove("FACEWATCH_ADMIN_USER")
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let mut server = Server {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            database_url: database_url.to_string(),
+            log,
+            dir,
+        };
+        let token = server.wait_for_login(password, ready_within).await?;
+        let api = Api::new(&server.base, &token, Duration::from_secs(30))?;
+        Ok((server, api))
+    }
+
+    async fn wait_for_login(&mut self, password: &str, within: Duration) -> anyhow::Result<String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                bail!(
+                    "facewatch serve exited with {status} before answering; its log:\n{}",
+                    self.log_tail(40)
+                );
+            }
+            let response = http
+                .post(format!("{}/api/auth/login", self.base))
+                .json(&json!({"username": ADMIN, "password": password}))
+                .send()
+                .await;
+            let last = match response {
+                Ok(r) if r.status().is_success() => {
+                    let body: Value = r.json().await?;
+                    return body["token"]
+                        .as_str()
+                        .map(str::to_string)
+                        .with_context(|| format!("login answered without a token: {body}"));
+                }
+                Ok(r) => format!("HTTP {}", r.status()),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() >= deadline {
+                bail!(
+                    "facewatch serve did not accept the admin login within {within:?} (last: {last}); its log:\n{}",
+                    self.log_tail(40)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The last `lines` lines the server wrote (stdout and stderr).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let Ok(file) = std::fs::File::open(&self.log) else {
+            return String::new();
+        };
+        let all: Vec<String> = BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| strip_ansi(&l))
+            .collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Lines of the server log containing `needle` (at most `limit`), and how many there were.
+    pub fn log_lines_with(&self, needle: &str, limit: usize) -> (usize, Vec<String>) {
+        let Ok(file) = std::fs::File::open(&self.log) else {
+            return (0, vec![]);
+        };
+        let matching: Vec<String> = BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| strip_ansi(&l))
+            .filter(|l| l.contains(needle))
+            .collect();
+        let count = matching.len();
+        (count, matching.into_iter().take(limit).collect())
+    }
+
+    /// A scratch folder that lives as long as the server (its working directory).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Kills the server and waits for it to be gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `line` without terminal colour sequences (`ESC [ … m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What one HTTP request came back with.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// HTTP 200 without GraphQL `errors`; the body.
+    Ok(Value),
+    /// Any other HTTP status, with the start of the body.
+    Status(u16, String),
+    /// HTTP 200 with GraphQL `errors`: the first message.
+    GraphQl(String),
+    /// No answer within the client's timeout.
+    Timeout,
+    /// Connection or decoding failure.
+    Transport(String),
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok(_))
+    }
+
+    /// A short, stable label to group errors by.
+    pub fn kind(&self) -> String {
+        match self {
+            Outcome::Ok(_) => "ok".into(),
+            Outcome::Status(code, body) => format!("HTTP {code}: {}", truncate(body, 120)),
+            Outcome::GraphQl(message) => format!("GraphQL error: {}", truncate(message, 120)),
+            Outcome::Timeout => "timeout".into(),
+            Outcome::Transport(e) => format!("transport: {}", truncate(e, 120)),
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        s.chars().take(max).chain("…".chars()).collect()
+    }
+}
+
+/// An authenticated API client.
+#[derive(Clone)]
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    /// `timeout` bounds every request, so a stalled server cannot hang the caller.
+    pub fn new(base: &str, token: &str, timeout: Duration) -> anyhow::Result<Api> {
+        Ok(Api {
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .pool_max_idle_per_host(256)
+                .build()?,
+            base: base.to_string(),
+            token: token.to_string(),
+        })
+    }
+
+    /// The same server and token with another per-request timeout.
+    pub fn with_timeout(&self, timeout: Duration) -> anyhow::Result<Api> {
+        Api::new(&self.base, &self.token, timeout)
+    }
+
+    pub async fn gql(&self, query: &str, variables: Value) -> Outcome {
+        let sent = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return transport(e),
+        };
+        let status = response.status().as_u16();
+        let body = match response.text().await {
+            Ok(body) => body,
+            Err(e) => return transport(e),
+        };
+        if status != 200 {
+            return Outcome::Status(status, body);
+        }
+        match serde_json::from_str::<Value>(&body) {
+            Ok(value) => match value.get("errors") {
+                Some(errors) if !errors.is_null() => Outcome::GraphQl(
+                    errors[0]["message"]
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| errors.to_string()),
+                ),
+                _ => Outcome::Ok(value),
+            },
+            Err(e) => Outcome::Transport(format!("bad JSON ({e}): {}", truncate(&body, 200))),
+        }
+    }
+
+    /// A GraphQL request that must succeed: its `data`.
+    pub async fn gql_data(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
+        match self.gql(query, variables).await {
+            Outcome::Ok(mut body) => Ok(body["data"].take()),
+            other => bail!("{query} failed: {}", other.kind()),
+        }
+    }
+
+    /// `POST /api/auth/login` (no bearer token); the HTTP status as `Status`, or `Ok` on 200.
+    pub async fn login(&self, username: &str, password: &str) -> Outcome {
+        let sent = self
+            .http
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().as_u16() == 200 => Outcome::Ok(r.json().await.unwrap_or_default()),
+            Ok(r) => Outcome::Status(r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => transport(e),
+        }
+    }
+
+    /// `recordSighting` of `employee` on the bench camera at `at`.
+    pub async fn record_sighting(&self, employee: &str, at: DateTime<Utc>) -> Outcome {
+        self.gql(
+            RECORD_SIGHTING,
+            json!({
+                "employee": employee,
+                "camera": CAMERA_ID,
+                "at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                "similarity": 0.9,
+            }),
+        )
+        .await
+    }
+}
+
+fn transport(e: reqwest::Error) -> Outcome {
+    if e.is_timeout() {
+        Outcome::Timeout
+    } else {
+        Outcome::Transport(format!("{e:#}"))
+    }
+}
+
+/// Enrols `employees` employees (codes `LOAD-0001`…) and adds the enabled camera `CAMERA_ID`;
+/// the employee ids in enrolment order.
+pub async fn seed(api: &Api, employees: usize) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(employees);
+    for i in 0..employees {
+        let data = api
+            .gql_data(
+                "mutation($name: String!, $code: String!) { enrollEmployee(input: {name: $name, code: $code}) { id } }",
+                json!({"name": format!("Load Tester {i}"), "code": format!("LOAD-{i:04}")}),
+            )
+            .await?;
+        let id = data["enrollEmployee"]["id"]
+            .as_str()
+            .with_context(|| format!("enrollEmployee answered {data}"))?;
+        ids.push(id.to_string());
+    }
+    api.gql_data(
+        "mutation($id: String!) { addCamera(input: {id: $id, name: \"Bench\", streamUrl: \"rtsp://127.0.0.1:1/none\", enabled: true}) { id } }",
+        json!({"id": CAMERA_ID}),
+    )
+    .await?;
+    Ok(ids)
+}
+
+/// Hands out sighting times that are unique across all clients and never in the future by more
+/// than a few microseconds: `max(now, previous + 1 µs)`. Distinct times let a test find every
+/// acknowledged sighting in the log, and keep any de-duplication by time from hiding a loss.
+#[derive(Default)]
+pub struct SightingClock(AtomicI64);
+
+impl SightingClock {
+    pub fn next(&self) -> DateTime<Utc> {
+        let now = Utc::now().timestamp_micros();
+        let previous = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                Some(now.max(last + 1))
+            })
+            .unwrap_or_default();
+        let micros = now.max(previous + 1);
+        DateTime::from_timestamp_micros(micros).unwrap_or_else(Utc::now)
+    }
+}
+
+/// Rows in the `events` table.
+pub async fn count_events(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Every stored `FaceRecognized` event as (employee id, sighting time).
+pub async fn stored_sightings(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(String, DateTime<Utc>)>> {
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT aggregate_id, payload::jsonb FROM events
+         WHERE aggregate_type = 'presence' AND event_type = 'FaceRecognized'",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(employee, payload)| {
+            let at = find_at(&payload)
+                .with_context(|| format!("FaceRecognized payload without `at`: {payload}"))?;
+            Ok((employee, at))
+        })
+        .collect()
+}
+
+/// The `at` of an event payload, whether it is stored flat or tagged (`{"FaceRecognized": {…}}`).
+fn find_at(payload: &Value) -> Option<DateTime<Utc>> {
+    if let Some(at) = payload.get("at").and_then(Value::as_str) {
+        return at.parse().ok();
+    }
+    payload
+        .as_object()?
+        .values()
+        .find_map(|inner| inner.get("at")?.as_str()?.parse().ok())
+}
+
+/// The `p`th percentile (nearest rank) of ascending `sorted`; zero if empty.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
