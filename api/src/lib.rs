@@ -11,7 +11,8 @@ mod state;
 
 pub use graphql::{build_schema, FacewatchSchema};
 pub use state::{
-    AppState, CameraMonitor, CameraStatus, FacePhotoEmbedder, ParamsValidator, SystemHooks,
+    AppState, CameraMonitor, CameraStatus, FacePhotoEmbedder, LiveFrame, LiveFrames,
+    ParamsValidator, SystemHooks,
 };
 
 use std::path::Path;

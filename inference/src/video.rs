@@ -9,7 +9,8 @@
 //! ```
 //!
 //! [`supervise`] keeps a stream open: it reconnects a failed, stalled or
-//! ended stream with exponential backoff and publishes [`CameraHealth`].
+//! ended stream with exponential backoff and publishes [`CameraHealth`]; a
+//! file (file://) that reaches its end is played again at once (it stays online).
 //! Credentials in URLs never reach logs or errors ([`redact_url`]).
 
 use std::sync::{Condvar, Mutex};
@@ -321,8 +322,13 @@ pub struct CameraHealth {
     pub last_frame_at: Option<DateTime<Utc>>,
     /// Connection attempts after the first one.
     pub reconnects: u64,
-    /// The latest stream error (redacted), kept after recovery.
+    /// The latest stream error (redacted), kept after recovery (show it only while
+    /// [`StreamState::Offline`]).
     pub last_error: Option<String>,
+    /// When the current connection delivered its first frame; `None` unless online.
+    pub online_since: Option<DateTime<Utc>>,
+    /// Times a file source reached its end and was played again from the start.
+    pub replays: u64,
     /// Faces voted unknown (once per track).
     pub unknown_faces: u64,
     /// Recognitions dropped because the channel was full.
@@ -337,6 +343,8 @@ impl Default for CameraHealth {
             last_frame_at: None,
             reconnects: 0,
             last_error: None,
+            online_since: None,
+            replays: 0,
             unknown_faces: 0,
             dropped_recognitions: 0,
         }
@@ -416,15 +424,24 @@ pub fn supervise(
     let poll = Duration::from_millis(100);
     let mut backoff = initial;
     let mut attempts: u64 = 0;
+    // A file that ended is played again at once, without going offline (a looping demo video).
+    let mut replay = false;
+    let is_file = uri.starts_with("file://");
     while !stop.is_stopped() {
-        if attempts > 0 {
-            health.send_modify(|h| h.reconnects += 1);
+        if replay {
+            health.send_modify(|h| h.replays += 1);
+        } else {
+            if attempts > 0 {
+                health.send_modify(|h| h.reconnects += 1);
+            }
+            health.send_modify(|h| {
+                h.state = StreamState::Connecting;
+                h.fps = 0.0;
+                h.online_since = None;
+            });
         }
         attempts += 1;
-        health.send_modify(|h| {
-            h.state = StreamState::Connecting;
-            h.fps = 0.0;
-        });
+        replay = false;
         let error = match VideoSource::open(uri, cfg) {
             Err(e) => e,
             Ok(source) => {
@@ -443,6 +460,7 @@ pub fn supervise(
                             health.send_modify(|h| {
                                 if h.state != StreamState::Online {
                                     tracing::info!(uri = %redact_url(uri), "camera online");
+                                    h.online_since = Some(at);
                                 }
                                 h.state = StreamState::Online;
                                 h.last_frame_at = Some(at);
@@ -468,10 +486,17 @@ pub fn supervise(
                 }
             }
         };
+        let online = health.borrow().state == StreamState::Online;
+        if is_file && online && matches!(error, VideoError::Ended { .. }) {
+            tracing::debug!(uri = %redact_url(uri), "end of file, playing it again");
+            replay = true;
+            continue;
+        }
         tracing::warn!(error = %error, retry_in_ms = backoff.as_millis() as u64, "camera offline");
         health.send_modify(|h| {
             h.state = StreamState::Offline;
             h.fps = 0.0;
+            h.online_since = None;
             h.last_error = Some(error.to_string());
         });
         if stop.wait(backoff) {
@@ -482,6 +507,7 @@ pub fn supervise(
     health.send_modify(|h| {
         h.state = StreamState::Stopped;
         h.fps = 0.0;
+        h.online_since = None;
     });
 }
 
