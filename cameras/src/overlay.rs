@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn annotate_draws_box_and_readable_name_above_it() {
-        let frame = RgbImage::from_pixel(320, 240, Rgb([90, 95, 100]));
+        let frame = RgbImage::from_pixel(480, 240, Rgb([90, 95, 100]));
         let known = face(FaceLabel::Known("emp-1".into()), Some(0.873));
         let out = annotate(&frame, &[known], &names());
         // The box outline in green, the inside of the box untouched.
@@ -211,6 +211,8 @@ mod tests {
     fn text_is_clipped_at_the_edges() {
         let mut img = RgbImage::new(10, 10);
         draw_label(&mut img, -5, 5, "Zoë", KNOWN, WHITE);
-        assert_eq!(*img.get_pixel(0, 9), KNOWN);
+        // The bar's top row (above the text) is drawn where it is inside the image.
+        assert_eq!(*img.get_pixel(0, 5), KNOWN);
+        assert_eq!(*img.get_pixel(0, 4), Rgb([0, 0, 0]));
     }
 }

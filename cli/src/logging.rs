@@ -2,6 +2,8 @@
 //! replaces the default filter, which keeps ONNX Runtime and SQL chatter out (`ort=warn`,
 //! `sqlx=warn`): one line per camera start/online/offline and per recognition at `info`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Used when `RUST_LOG` is not set.
@@ -19,7 +21,10 @@ pub enum LoggingError {
 pub fn init() -> Result<(), LoggingError> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only on a terminal: log files and CI logs stay plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     match std::env::var(FORMAT_VAR).unwrap_or_default().as_str() {
         "" | "text" => builder.init(),
         "json" => builder.json().with_current_span(true).init(),

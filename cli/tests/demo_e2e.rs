@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{Demo, MjpegReader};
 
-const RUN_FOR: Duration = Duration::from_secs(60);
+const RUN_FOR: Duration = Duration::from_secs(45);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_smoke_run_recognises_the_cast_and_exits_cleanly() {
