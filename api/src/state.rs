@@ -41,6 +41,8 @@ pub struct LiveFrame {
     pub jpeg: axum::body::Bytes,
     /// When the camera delivered the frame (before analysis and encoding).
     pub captured_at: DateTime<Utc>,
+    /// When its analysis was done (before annotation and encoding).
+    pub analysed_at: DateTime<Utc>,
 }
 
 /// A camera's live frames, newest first-come: a slow reader skips frames rather than lagging.

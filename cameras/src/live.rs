@@ -23,6 +23,8 @@ pub struct LiveFrame {
     pub jpeg: Vec<u8>,
     /// When the frame arrived from the camera stream.
     pub captured_at: DateTime<Utc>,
+    /// When the pipeline had analysed it (the overlays are from then).
+    pub analysed_at: DateTime<Utc>,
     /// The pipeline's frame counter.
     pub seq: u64,
 }
@@ -155,6 +157,7 @@ async fn encode_while_watched(
                 LiveFrame {
                     jpeg: encode_jpeg(&image, quality),
                     captured_at: frame.captured_at,
+                    analysed_at: frame.analysed_at,
                     seq: frame.seq,
                 }
             })

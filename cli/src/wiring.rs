@@ -49,6 +49,7 @@ impl CameraMonitor for Cameras {
             let frame = LiveFrame {
                 jpeg: axum::body::Bytes::copy_from_slice(&frame.jpeg),
                 captured_at: frame.captured_at,
+                analysed_at: frame.analysed_at,
             };
             Some((frame, subscription))
         });

@@ -45,18 +45,37 @@ async fn cpu_percent_during<F: std::future::Future>(pid: u32, during: F) -> (f64
     (100.0 * used / t0.elapsed().as_secs_f64(), output)
 }
 
-/// Reads the stream for `WINDOW`; returns the latencies in ms and the frames per second.
-async fn watch(demo: &Demo) -> (Vec<f64>, f64) {
+/// Latencies of one frame in ms: capture → client, capture → analysed, analysed → client.
+type Latency = (f64, f64, f64);
+
+/// Reads the stream for `WINDOW`; returns each frame's latencies and the frames per second.
+async fn watch(demo: &Demo) -> (Vec<Latency>, f64) {
     let mut reader = MjpegReader::new(demo.live("DEMO").await);
     let _ = reader.next().await; // the frame encoded on connection (may be older)
     let start = Instant::now();
     let mut latencies = Vec::new();
     while start.elapsed() < WINDOW {
-        let part = reader.next().await;
-        latencies.push((part.received_at_us - part.captured_at_us) as f64 / 1000.0);
+        let p = reader.next().await;
+        let ms = |from: i64, to: i64| (to - from) as f64 / 1000.0;
+        latencies.push((
+            ms(p.captured_at_us, p.received_at_us),
+            ms(p.captured_at_us, p.analysed_at_us),
+            ms(p.analysed_at_us, p.received_at_us),
+        ));
     }
     let fps = latencies.len() as f64 / start.elapsed().as_secs_f64();
     (latencies, fps)
+}
+
+/// "p50 X ms, p95 Y ms" of one component.
+fn summary(latencies: &[Latency], pick: impl Fn(&Latency) -> f64) -> String {
+    let mut values: Vec<f64> = latencies.iter().map(pick).collect();
+    values.sort_by(f64::total_cmp);
+    format!(
+        "p50 {:.0} ms, p95 {:.0} ms",
+        percentile(&values, 0.5),
+        percentile(&values, 0.95)
+    )
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -81,18 +100,17 @@ async fn live_view_latency_and_cpu() {
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let (idle, ()) = cpu_percent_during(pid, tokio::time::sleep(WINDOW)).await;
-    let (one, (mut latencies, fps)) = cpu_percent_during(pid, watch(&demo)).await;
+    let (one, (latencies, fps)) = cpu_percent_during(pid, watch(&demo)).await;
     let (two, ((_, fps_a), (_, fps_b))) =
         cpu_percent_during(pid, async { tokio::join!(watch(&demo), watch(&demo)) }).await;
 
-    latencies.sort_by(f64::total_cmp);
     println!(
-        "live view, 1 watcher: {} frames at {fps:.1} fps; latency capture→client p50 {:.1} ms, \
-         p95 {:.1} ms, max {:.1} ms",
+        "live view, 1 watcher: {} frames at {fps:.1} fps; capture→client {}; of which \
+         capture→analysed (face analysis) {}, analysed→client (overlay, JPEG, HTTP) {}",
         latencies.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.95),
-        latencies.last().unwrap()
+        summary(&latencies, |l| l.0),
+        summary(&latencies, |l| l.1),
+        summary(&latencies, |l| l.2),
     );
     println!(
         "facewatch CPU (% of one core): nobody watching {idle:.1}; 1 watcher {one:.1} \

@@ -18,6 +18,8 @@ pub struct AnalysedFrame {
     pub faces: Vec<FaceOverlay>,
     /// When the frame arrived from the stream.
     pub captured_at: DateTime<Utc>,
+    /// When its analysis (detection, recognition) was done.
+    pub analysed_at: DateTime<Utc>,
     /// Counts analysed frames of this pipeline, from 1.
     pub seq: u64,
 }

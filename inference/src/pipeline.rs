@@ -261,6 +261,7 @@ impl Analyzer {
             image: Arc::new(frame),
             faces: overlays,
             captured_at: at,
+            analysed_at: Utc::now(),
             seq,
         });
         self.ticks.send_replace(seq);

@@ -20,6 +20,8 @@ pub const BOUNDARY: &str = "facewatch-frame";
 /// Each part's header with the capture time of its frame (Unix time, microseconds), for latency
 /// measurements.
 pub const CAPTURED_AT_HEADER: &str = "X-Captured-At";
+/// Each part's header with the time the frame's analysis was done (Unix time, microseconds).
+pub const ANALYSED_AT_HEADER: &str = "X-Analysed-At";
 
 pub async fn live_mjpeg(
     State(state): State<AppState>,
@@ -54,9 +56,11 @@ pub async fn live_mjpeg(
 /// One frame: its headers, the JPEG, and the boundary that closes it.
 fn part(frame: &LiveFrame) -> Bytes {
     let head = format!(
-        "Content-Type: image/jpeg\r\nContent-Length: {}\r\n{CAPTURED_AT_HEADER}: {}\r\n\r\n",
+        "Content-Type: image/jpeg\r\nContent-Length: {}\r\n{CAPTURED_AT_HEADER}: {}\r\n\
+         {ANALYSED_AT_HEADER}: {}\r\n\r\n",
         frame.jpeg.len(),
-        frame.captured_at.timestamp_micros()
+        frame.captured_at.timestamp_micros(),
+        frame.analysed_at.timestamp_micros()
     );
     let tail = format!("\r\n--{BOUNDARY}\r\n");
     let mut out = Vec::with_capacity(head.len() + frame.jpeg.len() + tail.len());

@@ -134,6 +134,8 @@ pub struct Part {
     pub jpeg: Vec<u8>,
     /// The `X-Captured-At` header: when the camera delivered the frame (Unix µs).
     pub captured_at_us: i64,
+    /// The `X-Analysed-At` header: when the pipeline had analysed it (Unix µs).
+    pub analysed_at_us: i64,
     /// When the whole part had arrived here (Unix µs).
     pub received_at_us: i64,
 }
@@ -168,10 +170,12 @@ impl MjpegReader {
                     if self.buffer.len() >= end + 4 + length {
                         let jpeg = self.buffer[end + 4..end + 4 + length].to_vec();
                         let captured_at_us = header("X-Captured-At:").unwrap().parse().unwrap();
+                        let analysed_at_us = header("X-Analysed-At:").unwrap().parse().unwrap();
                         self.buffer.drain(..end + 4 + length);
                         return Part {
                             jpeg,
                             captured_at_us,
+                            analysed_at_us,
                             received_at_us: chrono::Utc::now().timestamp_micros(),
                         };
                     }
