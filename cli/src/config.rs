@@ -103,10 +103,10 @@ impl Settings {
         }
         let settings: Settings = figment
             // FACEWATCH_ADMIN_* and FACEWATCH_PASSWORD are credentials read by `serve` / `user add`,
-            // not settings.
+            // FACEWATCH_LOG_FORMAT is read by the logger before the settings: none are settings.
             .merge(
                 Env::prefixed("FACEWATCH_")
-                    .ignore(&["admin_password", "admin_user", "password"])
+                    .ignore(&["admin_password", "admin_user", "password", "log_format"])
                     .split("__"),
             )
             .merge(
