@@ -1,6 +1,7 @@
 //! `facewatch demo` the way the README runs it (from the repository root, relative paths in the
 //! default settings, the bundled video synthesised on first start), in smoke mode
-//! (`demo --for`): both cast members are recognised and shown present, an exit raises an alert,
+//! (`demo --for`): both cast members are recognised and shown present, an exit raises an alert
+//! that the next entry resolves, attendance has First In photos, the unknown visitor is counted,
 //! the camera is labelled as a file, the live MJPEG stream needs a session and delivers annotated
 //! JPEG frames, and the process exits 0 when its time is up.
 
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{Demo, MjpegReader};
 
-const RUN_FOR: Duration = Duration::from_secs(45);
+const RUN_FOR: Duration = Duration::from_secs(50);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_smoke_run_recognises_the_cast_and_exits_cleanly() {
@@ -47,35 +48,58 @@ async fn demo_smoke_run_recognises_the_cast_and_exits_cleanly() {
     drop(reader);
     assert_eq!(demo.live("NOPE").await.status(), 404);
 
-    // Both cast members are recognised and shown present at some point, leaving raises an alert;
-    // the camera says it plays a file and shows no stale error while online.
-    let query = "{ employees { id presence { present } } \
-                 cameras { id source health { state lastError uptimeSec } } \
-                 alerts(from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { employeeId } }";
+    // Both cast members are recognised and shown present at some point, leaving raises an alert
+    // and coming back resolves it, attendance gets First In photos, the stranger is counted; the
+    // camera says it plays a file and shows no stale error while online.
+    let today = chrono::Utc::now().date_naive();
+    let query = format!(
+        "{{ employees {{ id presence {{ present }} }} \
+         cameras {{ id source health {{ state lastError uptimeSec unknownFaces }} }} \
+         alerts(from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") {{ employeeId resolvedAt }} \
+         attendance(from: \"{}\", to: \"{}\") {{ employeeId firstInPhoto }} }}",
+        today.pred_opt().unwrap(),
+        today
+    );
     let mut present = BTreeSet::new();
     let mut alerted = BTreeSet::new();
+    let mut resolved = BTreeSet::new();
+    let mut photographed = BTreeSet::new();
+    let mut strangers = 0;
     loop {
-        let data = demo.gql(query).await;
+        let data = demo.gql(&query).await;
         for e in data["employees"].as_array().unwrap() {
             if e["presence"]["present"] == true {
                 present.insert(e["id"].as_str().unwrap().to_string());
             }
         }
         for a in data["alerts"].as_array().unwrap() {
-            alerted.insert(a["employeeId"].as_str().unwrap().to_string());
+            let id = a["employeeId"].as_str().unwrap().to_string();
+            if a["resolvedAt"].is_string() {
+                resolved.insert(id.clone());
+            }
+            alerted.insert(id);
+        }
+        for row in data["attendance"].as_array().unwrap() {
+            if row["firstInPhoto"].is_string() {
+                photographed.insert(row["employeeId"].as_str().unwrap().to_string());
+            }
         }
         let camera = &data["cameras"][0];
+        strangers = camera["health"]["unknownFaces"]
+            .as_u64()
+            .unwrap_or(strangers);
         assert_eq!(camera["source"], "FILE", "{camera}");
         if camera["health"]["state"] == "ONLINE" {
             assert!(camera["health"]["lastError"].is_null(), "{camera}");
             assert!(camera["health"]["uptimeSec"].is_number(), "{camera}");
         }
-        if present.len() == 2 && !alerted.is_empty() {
+        if present.len() == 2 && !resolved.is_empty() && photographed.len() == 2 && strangers > 0 {
             break;
         }
         assert!(
             started.elapsed() < RUN_FOR,
-            "present so far: {present:?}, alerts for {alerted:?}"
+            "present so far: {present:?}, alerts for {alerted:?}, resolved for {resolved:?}, \
+             First In photos of {photographed:?}, unknown faces {strangers}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
