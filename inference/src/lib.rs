@@ -35,6 +35,7 @@ pub mod gallery;
 pub mod geometry;
 pub mod pipeline;
 pub mod quality;
+pub mod stream;
 pub mod synthetic;
 pub mod track;
 pub mod video;
