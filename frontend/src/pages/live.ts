@@ -4,7 +4,7 @@ import type { Page } from "../main";
 
 const EMPLOYEE = "id name code department status presence { present since lastSeen cameraId cameraName }";
 const CAMERA = "id name location enabled source";
-const HEALTH = "health { state fps lastFrameAt uptimeSec reconnects lastError }";
+const HEALTH = "health { state fps lastFrameAt onlineSince uptimeSec reconnects lastError }";
 // Health (state, fps, uptime) is refreshed at this period; frames come as a live MJPEG stream.
 const HEALTH_REFRESH_MS = 3000;
 // A stream that failed (camera not running yet, restarted) is retried after this long.
@@ -55,8 +55,16 @@ function cameraTile(camera: any, openFull: (camera: any) => void): { tile: HTMLE
   const status = h("div.text-right");
   const error = h("div.text-xs.text-rose-600.camera-error");
   const meta = h("div.text-xs.text-slate-500.camera-meta");
+  let onlineSince = camera.health?.onlineSince ?? null;
   const update = (c: any) => {
     const health = c.health;
+    // A new connection (camera restarted, stream back after an outage): the old stream has
+    // ended, so open the new one.
+    if (health?.onlineSince && health.onlineSince !== onlineSince) {
+      onlineSince = health.onlineSince;
+      clearTimeout(retry);
+      connect();
+    }
     // Without health data (older servers) a camera cannot be shown as online.
     const state = !c.enabled ? "disabled" : health ? String(health.state).toLowerCase() : "offline";
     const online = state === "online";
