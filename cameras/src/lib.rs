@@ -84,6 +84,12 @@ impl Vision {
         self.live.subscribe(camera_id)
     }
 
+    /// How many live-view frames a running camera has encoded (they are encoded only while
+    /// somebody watches).
+    pub fn live_frames_encoded(&self, camera_id: &str) -> u64 {
+        self.live.encoded(camera_id)
+    }
+
     /// Stops and restarts every camera pipeline (e.g. after the AI parameters changed).
     pub fn restart_cameras(&self) {
         self.restart.notify_one();

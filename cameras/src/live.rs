@@ -4,6 +4,7 @@
 //! camera costs no encoding at all, and nothing is written to disk per frame.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -35,6 +36,7 @@ struct Feed {
     frames: watch::Sender<Slot>,
     wake: Arc<Notify>,
     encoder: JoinHandle<()>,
+    encoded: Arc<AtomicU64>,
 }
 
 /// The live views of the running cameras.
@@ -76,6 +78,7 @@ impl LiveHub {
     pub fn start(&self, camera_id: &str, frames: FrameFeed) {
         let (tx, _) = watch::channel(None);
         let wake = Arc::new(Notify::new());
+        let encoded = Arc::new(AtomicU64::new(0));
         let encoder = tokio::spawn(encode_while_watched(
             camera_id.to_string(),
             frames,
@@ -83,11 +86,13 @@ impl LiveHub {
             wake.clone(),
             self.names.clone(),
             self.jpeg_quality,
+            encoded.clone(),
         ));
         let feed = Feed {
             frames: tx,
             wake,
             encoder,
+            encoded,
         };
         if let Some(old) = self.lock().insert(camera_id.to_string(), feed) {
             old.encoder.abort();
@@ -117,6 +122,13 @@ impl LiveHub {
             .map_or(0, |f| f.frames.receiver_count())
     }
 
+    /// How many live frames a camera has encoded since it started (0 when it is not running).
+    pub fn encoded(&self, camera_id: &str) -> u64 {
+        self.lock()
+            .get(camera_id)
+            .map_or(0, |f| f.encoded.load(Ordering::Relaxed))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Feed>> {
         self.feeds.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -140,6 +152,7 @@ async fn encode_while_watched(
     wake: Arc<Notify>,
     names: Names,
     quality: u8,
+    encoded: Arc<AtomicU64>,
 ) {
     let mut last_seq = 0;
     loop {
@@ -151,7 +164,7 @@ async fn encode_while_watched(
         if let Some(frame) = frames.latest().filter(|f| f.seq != last_seq) {
             last_seq = frame.seq;
             let names = names.clone();
-            let encoded = tokio::task::spawn_blocking(move || {
+            let result = tokio::task::spawn_blocking(move || {
                 let names = names.read().unwrap_or_else(|p| p.into_inner());
                 let image = annotate(&frame.image, &frame.faces, &names);
                 LiveFrame {
@@ -162,8 +175,9 @@ async fn encode_while_watched(
                 }
             })
             .await;
-            match encoded {
+            match result {
                 Ok(live) => {
+                    encoded.fetch_add(1, Ordering::Relaxed);
                     tx.send_replace(Some(Arc::new(live)));
                 }
                 Err(e) => tracing::error!(camera = camera_id, "live frame not encoded: {e}"),
