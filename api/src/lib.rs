@@ -11,7 +11,9 @@ mod state;
 pub mod testing;
 
 pub use graphql::{build_schema, FacewatchSchema};
-pub use state::{AppState, CameraMonitor, CameraStatus, ParamsValidator, SystemHooks};
+pub use state::{
+    AppState, CameraMonitor, CameraStatus, LiveFrame, LiveFrames, ParamsValidator, SystemHooks,
+};
 
 use std::path::Path;
 

@@ -19,7 +19,28 @@ pub trait SystemHooks: Send + Sync {
 pub trait CameraMonitor: Send + Sync {
     /// `None` when the camera has no running pipeline (disabled, removed, or cameras are off).
     fn health(&self, camera_id: &str) -> Option<CameraStatus>;
+
+    /// The camera's live view: annotated JPEG frames (boxes, names, similarity) as they are
+    /// analysed. Holding the stream is what makes the camera encode them; dropping it stops
+    /// that. `None` when the camera has no running pipeline.
+    fn live(&self, camera_id: &str) -> Option<LiveFrames> {
+        let _ = camera_id;
+        None
+    }
 }
+
+/// One frame of a camera's live view.
+#[derive(Debug, Clone)]
+pub struct LiveFrame {
+    pub jpeg: axum::body::Bytes,
+    /// When the camera delivered the frame (before analysis and encoding).
+    pub captured_at: DateTime<Utc>,
+    /// When its analysis was done (before annotation and encoding).
+    pub analysed_at: DateTime<Utc>,
+}
+
+/// A camera's live frames, newest first-come: a slow reader skips frames rather than lagging.
+pub type LiveFrames = futures::stream::BoxStream<'static, LiveFrame>;
 
 #[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
 pub struct CameraStatus {
@@ -27,8 +48,15 @@ pub struct CameraStatus {
     pub state: String,
     pub fps: f64,
     pub last_frame_at: Option<DateTime<Utc>>,
+    /// Since when the current connection delivers frames (null unless ONLINE).
+    pub online_since: Option<DateTime<Utc>>,
+    /// Seconds since `onlineSince` (null unless ONLINE).
+    pub uptime_sec: Option<i64>,
     pub reconnects: u64,
-    /// The last stream error, credentials redacted.
+    /// Times a file source was played again from its start.
+    pub replays: u64,
+    /// Why the camera is OFFLINE (credentials redacted); null in every other state (past errors
+    /// are in the server log).
     pub last_error: Option<String>,
     /// Faces seen that matched nobody (counted, never stored as events).
     pub unknown_faces: u64,

@@ -18,6 +18,11 @@ use facewatch_projections::{queries, Change};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, Notify};
 
+pub mod live;
+pub mod overlay;
+
+pub use live::{LiveFrame, LiveHub, LiveSubscription};
+
 /// Identifies the embedding model in `FaceTemplateAdded` events: templates from another model
 /// cannot be compared with this one's.
 pub const MODEL_ID: &str = "faceplugin-fr_feature-512";
@@ -39,6 +44,9 @@ pub struct Vision {
     snapshots: SnapshotStore,
     health: Mutex<HashMap<String, tokio::sync::watch::Receiver<CameraHealth>>>,
     restart: Notify,
+    /// Employee id → name, for the overlays.
+    names: live::Names,
+    live: LiveHub,
 }
 
 impl Vision {
@@ -46,7 +54,10 @@ impl Vision {
         config.validate()?;
         let engine = Arc::new(FaceEngine::new(&config)?);
         tracing::info!(provider = ?engine.provider(), "face models loaded");
+        let names = live::Names::default();
         Ok(Arc::new(Self {
+            live: LiveHub::new(names.clone(), config.jpeg_quality),
+            names,
             engine,
             config,
             gallery: Arc::new(RwLock::new(Gallery::new())),
@@ -67,6 +78,18 @@ impl Vision {
         health.get(camera_id).map(|rx| rx.borrow().clone())
     }
 
+    /// Watches a running camera's live view (annotated JPEG frames, encoded only while watched);
+    /// `None` when the camera has no pipeline.
+    pub fn live(&self, camera_id: &str) -> Option<LiveSubscription> {
+        self.live.subscribe(camera_id)
+    }
+
+    /// How many live-view frames a running camera has encoded (they are encoded only while
+    /// somebody watches).
+    pub fn live_frames_encoded(&self, camera_id: &str) -> u64 {
+        self.live.encoded(camera_id)
+    }
+
     /// Stops and restarts every camera pipeline (e.g. after the AI parameters changed).
     pub fn restart_cameras(&self) {
         self.restart.notify_one();
@@ -76,7 +99,15 @@ impl Vision {
         &self.config
     }
 
+    /// Reloads the face gallery and the names drawn on the overlays.
     async fn reload_gallery(&self, pool: &PgPool) {
+        match queries::employees(pool).await {
+            Ok(employees) => {
+                let names = employees.into_iter().map(|e| (e.id, e.name)).collect();
+                *self.names.write().unwrap_or_else(|p| p.into_inner()) = names;
+            }
+            Err(e) => tracing::error!("cannot load employee names: {e}"),
+        }
         match queries::face_templates(pool).await {
             Ok(templates) => {
                 let mut gallery = Gallery::new();
@@ -183,6 +214,7 @@ async fn reconcile(vision: &Arc<Vision>, app: &App, running: &mut HashMap<String
             .lock()
             .expect("health map lock")
             .insert(id.clone(), pipeline.health());
+        vision.live.start(&id, pipeline.frames());
         tracing::info!(camera = id, url = %facewatch_inference::redact_url(&url), "camera started");
         running.insert(
             id,
@@ -197,6 +229,7 @@ async fn reconcile(vision: &Arc<Vision>, app: &App, running: &mut HashMap<String
 
 fn stop(vision: &Vision, id: &str, running: Running) {
     running.forwarder.abort();
+    vision.live.stop(id);
     running.pipeline.stop();
     vision.health.lock().expect("health map lock").remove(id);
     tracing::info!(camera = id, "camera stopped");
@@ -208,11 +241,17 @@ fn stop_all(vision: &Vision, running: &mut HashMap<String, Running>) {
     }
 }
 
-/// Writes each camera's newest annotated frame to `captures/{camera}/latest.jpg` for the dashboard
-/// and the bot.
+/// Writes each camera's newest annotated frame to `captures/{camera}/latest.jpg` for the bot and
+/// `GET /api/cameras/{id}/latest.jpg` (the dashboard watches the live stream instead).
 fn publish_latest_frames(vision: &Vision, running: &HashMap<String, Running>) {
     for (id, r) in running {
-        if let Some(jpeg) = r.pipeline.latest_frame_jpeg(true) {
+        if let Some(frame) = r.pipeline.frames().latest() {
+            let image = {
+                let names = vision.names.read().unwrap_or_else(|p| p.into_inner());
+                overlay::annotate(&frame.image, &frame.faces, &names)
+            };
+            let jpeg =
+                facewatch_inference::pipeline::encode_jpeg(&image, vision.config.jpeg_quality);
             if let Err(e) = vision.snapshots.save_latest(id, &jpeg) {
                 tracing::warn!(camera = id, "cannot save latest frame: {e}");
             }

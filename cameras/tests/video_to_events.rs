@@ -149,6 +149,8 @@ async fn recognitions_from_video_become_events_in_postgres() {
     let door = vision.health("door").expect("door camera is supervised");
     assert!(door.last_frame_at.is_some());
 
+    live_view_encodes_only_while_watched(&vision).await;
+
     let _ = stop.send(());
     running.await.unwrap();
     let head = feed.head().await.unwrap();
@@ -172,4 +174,56 @@ async fn recognitions_from_video_become_events_in_postgres() {
     let (latest, _) = snapshots.latest("door").expect("latest frame published");
     assert_eq!(decode(&std::fs::read(latest).unwrap()).width(), 720);
     test.finish().await;
+}
+
+/// Waits until the camera has analysed frames for `span` more (the file loops, so frames keep
+/// coming).
+async fn frames_for(vision: &Vision, camera: &str, span: Duration) {
+    let last = || vision.health(camera).and_then(|h| h.last_frame_at);
+    let start = last().expect("the camera delivers frames");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while last().unwrap() < start + chrono::Duration::from_std(span).unwrap() {
+        assert!(
+            Instant::now() < deadline,
+            "the camera stopped delivering frames"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The live view: nothing is encoded while nobody watches; a watcher gets the newest annotated
+/// JPEG frames; when the last watcher leaves, encoding stops again.
+async fn live_view_encodes_only_while_watched(vision: &Vision) {
+    let before = vision.live_frames_encoded("door");
+    frames_for(vision, "door", Duration::from_millis(600)).await;
+    assert_eq!(
+        vision.live_frames_encoded("door"),
+        before,
+        "nothing is encoded while nobody watches"
+    );
+    let mut watcher = vision.live("door").expect("door is running");
+    let mut last_seq = 0;
+    for _ in 0..3 {
+        let frame = tokio::time::timeout(Duration::from_secs(30), watcher.next())
+            .await
+            .expect("a live frame within 30 s")
+            .expect("the camera runs");
+        let image = image::load_from_memory(&frame.jpeg).unwrap();
+        assert_eq!(image.width(), 720);
+        assert!(frame.captured_at <= frame.analysed_at);
+        assert!(frame.seq > last_seq, "each frame is newer");
+        last_seq = frame.seq;
+    }
+    assert!(vision.live_frames_encoded("door") >= before + 3);
+    assert!(vision.live("nope").is_none());
+    drop(watcher);
+    // The encoder may finish the frame in hand, then sleeps.
+    frames_for(vision, "door", Duration::from_millis(400)).await;
+    let settled = vision.live_frames_encoded("door");
+    frames_for(vision, "door", Duration::from_millis(600)).await;
+    assert_eq!(
+        vision.live_frames_encoded("door"),
+        settled,
+        "encoding stops when the last watcher leaves"
+    );
 }

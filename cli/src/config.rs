@@ -1,5 +1,10 @@
 //! Settings: built-in defaults, then a TOML file, then `FACEWATCH_*` environment variables
 //! (`FACEWATCH_SERVER__LISTEN=0.0.0.0:8080`); `DATABASE_URL` is honoured as usual.
+//!
+//! Every relative path in the settings and in the AI parameters (`data_dir`,
+//! `cameras.ai_params_file`, `models_dir`, `onnxruntime_library`, the demo's photos) is resolved
+//! against ONE base, the working directory of the process, once at start; nothing further down
+//! (GStreamer included) ever sees a relative path.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -106,10 +111,10 @@ impl Settings {
         }
         let settings: Settings = figment
             // FACEWATCH_ADMIN_* and FACEWATCH_PASSWORD are credentials read by `serve` / `user add`,
-            // not settings.
+            // FACEWATCH_LOG_FORMAT is read by the logger before the settings: none are settings.
             .merge(
                 Env::prefixed("FACEWATCH_")
-                    .ignore(&["admin_password", "admin_user", "password"])
+                    .ignore(&["admin_password", "admin_user", "password", "log_format"])
                     .split("__"),
             )
             .merge(
@@ -120,7 +125,14 @@ impl Settings {
             .extract()
             .context("invalid configuration")?;
         settings.validate()?;
-        Ok(settings)
+        settings.resolve_paths()
+    }
+
+    /// Makes every path absolute against the working directory.
+    fn resolve_paths(mut self) -> anyhow::Result<Self> {
+        self.data_dir = absolute(&self.data_dir)?;
+        self.cameras.ai_params_file = absolute(&self.cameras.ai_params_file)?;
+        Ok(self)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -163,5 +175,36 @@ pub fn load_ai_params(path: &Path) -> anyhow::Result<InferenceConfig> {
     config
         .validate()
         .with_context(|| format!("invalid AI parameters in {}", path.display()))?;
+    let mut config = config;
+    config.models_dir = absolute(&config.models_dir)?;
+    if let Some(library) = &config.onnxruntime_library {
+        config.onnxruntime_library = Some(absolute(library)?);
+    }
     Ok(config)
+}
+
+/// `path` against the working directory (the one base for relative paths, see the module docs).
+pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| {
+        format!(
+            "cannot resolve {} against the working directory",
+            path.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_resolve_against_the_working_directory() {
+        let settings = Settings::default().resolve_paths().unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(settings.data_dir, cwd.join("data"));
+        assert_eq!(settings.cameras.ai_params_file, cwd.join("config/ai.toml"));
+        let ai = load_ai_params(Path::new("no/such/ai.toml")).unwrap();
+        assert_eq!(ai.models_dir, cwd.join("models"));
+        assert!(ai.onnxruntime_library_path().is_absolute());
+    }
 }

@@ -2,9 +2,13 @@
 //! registry-packaged face photos (scripts/fetch-models.sh) so that nothing large is committed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use facewatch_app::{Actor, App, CameraInput, CommandContext, EmployeeInput};
+use chrono::{DateTime, Utc, Weekday};
+use facewatch_app::{
+    Actor, App, CameraInput, CommandContext, DayHoursInput, EmployeeInput, ScheduleInput,
+};
 use facewatch_domain::employee::Pose;
 use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
 use facewatch_inference::FaceEngine;
@@ -86,4 +90,103 @@ pub async fn seed(app: &App, photos: &Path, video: &Path) -> anyhow::Result<()> 
         bail!("demo video {} vanished", video.display());
     }
     Ok(())
+}
+
+/// Work hours that cover every minute of every day (00:00–23:59, Monday to Sunday, UTC, no lunch)
+/// in auto mode, so that somebody leaving during the demo raises an alert whatever the time. Only
+/// when no schedule was ever saved: an operator's schedule is left alone.
+pub async fn seed_schedule(app: &App, alert_min_interval_sec: u32) -> anyhow::Result<()> {
+    if app.current_schedule().await?.effective_at.is_some() {
+        return Ok(());
+    }
+    let days = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    let all_day = ScheduleInput {
+        work_hours: days
+            .into_iter()
+            .map(|weekday| DayHoursInput {
+                weekday,
+                start: "00:00".into(),
+                end: "23:59".into(),
+            })
+            .collect(),
+        lunch_start: None,
+        lunch_end: None,
+        timezone: "UTC".into(),
+        alert_min_interval_sec,
+    };
+    let demo = CommandContext::new(Actor::system("demo"));
+    app.save_schedule(&demo, all_day).await?;
+    tracing::info!("demo: schedule saved (every day 00:00-23:59 UTC, auto mode)");
+    Ok(())
+}
+
+/// A length of time on the command line: `90`, `90s`, `2m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| DurationError(text.to_string()))?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        _ => return Err(DurationError(text.to_string())),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid duration {0:?}: expected e.g. 90s, 2m or 1h")]
+pub struct DurationError(String);
+
+/// The smoke check of `demo --for`: the demo camera delivered frames, and every cast member was
+/// seen (a sighting recorded) since `since`.
+pub async fn verify_run(
+    pool: &facewatch_store::PgPool,
+    frames_seen: bool,
+    since: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if !frames_seen {
+        bail!("the demo camera delivered no frame");
+    }
+    let employees = facewatch_projections::queries::employees(pool).await?;
+    for (code, name, _) in CAST {
+        let seen = employees
+            .iter()
+            .find(|e| e.code == code)
+            .and_then(|e| e.last_seen)
+            .is_some_and(|at| at >= since);
+        if !seen {
+            bail!("{name} was never recognised during the demo run");
+        }
+    }
+    println!("demo: camera delivered frames, every cast member recognised");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
 }

@@ -3,9 +3,11 @@
 mod config;
 mod demo;
 mod import;
+mod logging;
 mod wiring;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +50,14 @@ enum Command {
         /// Folder with the demo face photos (filled by scripts/setup-inference.sh).
         #[arg(long, default_value = "models/test-images")]
         photos: PathBuf,
+        /// Smoke mode: stop after this long (e.g. 60s, 2m) and exit 0 only if the demo camera
+        /// delivered frames and recognised every cast member.
+        #[arg(long = "for", value_name = "DURATION", value_parser = demo::parse_duration)]
+        run_for: Option<Duration>,
+        /// Seconds unseen before a present person counts as gone (the video loops every 18 s,
+        /// so people leave and come back).
+        #[arg(long, default_value_t = 6)]
+        present_timeout_sec: u32,
     },
     /// Rebuild every read model from the log into a scratch schema and compare with the live one.
     /// Exits with status 1 if any read model differs.
@@ -92,12 +102,7 @@ enum RoleArg {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
+    logging::init()?;
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.or_else(config::default_file).as_deref())?;
     let pool = facewatch_store::connect_with(&settings.database_url, settings.database_pool_size)
@@ -185,14 +190,42 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve => {
             let vision = load_vision(&settings);
-            serve(settings, pool, vision, None).await?
+            serve(settings, pool, vision, None, None).await?
         }
-        Command::Demo { photos } => {
+        Command::Demo {
+            photos,
+            run_for,
+            present_timeout_sec,
+        } => {
+            let started = chrono::Utc::now();
+            let photos = config::absolute(&photos)?;
+            let mut settings = settings;
+            // People leave and come back within one loop of the video; their exits are alerts.
+            settings.presence.present_timeout_sec = present_timeout_sec.max(1);
+            settings.presence.absence_check_interval_sec = 1;
+            settings.attendance.last_out_delay_sec = settings.attendance.last_out_delay_sec.min(5);
             let ai = config::load_ai_params(&settings.cameras.ai_params_file)?;
             let video = demo::ensure_video(&ai, &photos, &settings.data_dir)?;
             let vision = Vision::load(ai, settings.data_dir.clone())?;
             println!("demo: camera {} plays {}", demo::CAMERA_ID, video.display());
-            serve(settings, pool, Some(vision), Some(Demo { photos, video })).await?
+            let frames_seen = Arc::new(AtomicBool::new(false));
+            let stop_after = run_for.map(|after| {
+                let (vision, frames_seen) = (vision.clone(), frames_seen.clone());
+                let stop: StopAfter = Box::pin(async move {
+                    tokio::time::sleep(after).await;
+                    let seen = vision
+                        .health(demo::CAMERA_ID)
+                        .is_some_and(|h| h.last_frame_at.is_some());
+                    frames_seen.store(seen, Ordering::SeqCst);
+                    tracing::info!("demo: {after:?} elapsed, stopping");
+                });
+                stop
+            });
+            let demo = Demo { photos, video };
+            serve(settings, pool.clone(), Some(vision), Some(demo), stop_after).await?;
+            if run_for.is_some() {
+                demo::verify_run(&pool, frames_seen.load(Ordering::SeqCst), started).await?;
+            }
         }
     }
     Ok(())
@@ -270,11 +303,15 @@ struct Demo {
     video: PathBuf,
 }
 
+/// Resolves when `serve` should stop by itself (`demo --for`).
+type StopAfter = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 async fn serve(
     settings: Settings,
     pool: PgPool,
     vision: Option<Arc<Vision>>,
     demo: Option<Demo>,
+    stop_after: Option<StopAfter>,
 ) -> anyhow::Result<()> {
     let running = Running::start_with(&settings, pool, |app| match &vision {
         Some(vision) => app.with_embedder(Arc::new(wiring::Cameras(vision.clone()))),
@@ -296,6 +333,7 @@ async fn serve(
     }
     if let Some(demo) = &demo {
         demo::seed(&app, &demo.photos, &demo.video).await?;
+        demo::seed_schedule(&app, 10).await?;
     }
     let stop = running.stop.clone();
     let until_stopped = || running.until_stopped();
@@ -343,13 +381,24 @@ async fn serve(
         .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
     tracing::info!("facewatch listening on http://{}", listener.local_addr()?);
     let mut shutdown_requested = stop.subscribe();
+    let shutdown_stop = stop.clone();
+    let stop_after = async move {
+        match stop_after {
+            Some(after) => after.await,
+            None => std::future::pending().await,
+        }
+    };
     axum::serve(listener, facewatch_api::router(state))
         .with_graceful_shutdown(async move {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = shutdown_requested.wait_for(|s| *s) => {}
+                _ = stop_after => {}
             }
             tracing::info!("shutting down");
+            // Stops the cameras now, which also ends open live streams (graceful shutdown waits
+            // for every open response).
+            let _ = shutdown_stop.send(true);
         })
         .await?;
     let _ = stop.send(true);

@@ -3,10 +3,14 @@
 
 use std::sync::Arc;
 
-use facewatch_api::{CameraMonitor, CameraStatus, ParamsValidator, SystemHooks};
+use chrono::Utc;
+use facewatch_api::{
+    CameraMonitor, CameraStatus, LiveFrame, LiveFrames, ParamsValidator, SystemHooks,
+};
 use facewatch_app::FaceEmbedder;
 use facewatch_cameras::{Vision, MODEL_ID};
 use facewatch_inference::{InferenceConfig, StreamState};
+use futures::StreamExt;
 use tokio::sync::watch;
 
 /// The running cameras, as the API sees them.
@@ -21,14 +25,35 @@ impl CameraMonitor for Cameras {
             StreamState::Offline => "OFFLINE",
             StreamState::Stopped => "STOPPED",
         };
+        let offline = health.state == StreamState::Offline;
         Some(CameraStatus {
             state: state.into(),
             fps: health.fps.into(),
             last_frame_at: health.last_frame_at,
+            online_since: health.online_since,
+            uptime_sec: health
+                .online_since
+                .map(|since| (Utc::now() - since).num_seconds().max(0)),
             reconnects: health.reconnects,
-            last_error: health.last_error,
+            replays: health.replays,
+            // A recovered camera's old error stays in the log, not on the dashboard.
+            last_error: health.last_error.filter(|_| offline),
             unknown_faces: health.unknown_faces,
         })
+    }
+
+    fn live(&self, camera_id: &str) -> Option<LiveFrames> {
+        let subscription = self.0.live(camera_id)?;
+        let frames = futures::stream::unfold(subscription, |mut subscription| async move {
+            let frame = subscription.next().await?;
+            let frame = LiveFrame {
+                jpeg: axum::body::Bytes::copy_from_slice(&frame.jpeg),
+                captured_at: frame.captured_at,
+                analysed_at: frame.analysed_at,
+            };
+            Some((frame, subscription))
+        });
+        Some(frames.boxed())
     }
 }
 

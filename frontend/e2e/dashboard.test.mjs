@@ -154,6 +154,8 @@ test("dashboard: login, settings, live presence and alerts, reports, audit", asy
   await schedule.locator("input[name=lunchEnd]").fill("");
   await schedule.locator("input[name=timezone]").fill("UTC");
   await schedule.locator("button[type=submit]").click();
+  // Wait for the save itself: within the default schedule's hours the state is ACTIVE already.
+  await page.locator("[role=status]:has-text('Schedule saved')").waitFor();
   await page.waitForSelector("#monitoring-state:has-text('ACTIVE')");
   const saved = (await gql("{ schedule { workHours { weekday start } timezone } }")).schedule;
   assert.equal(saved.workHours.length, 7);

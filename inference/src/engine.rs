@@ -108,7 +108,7 @@ fn register_provider(builder: &mut SessionBuilder, wanted: &[Provider]) -> Provi
         };
         match result {
             Ok(()) => return *provider,
-            Err(reason) => tracing::info!(?provider, %reason, "execution provider not used"),
+            Err(reason) => tracing::debug!(?provider, %reason, "execution provider not used"),
         }
     }
     Provider::Cpu

@@ -30,10 +30,12 @@ pub mod config;
 pub mod detect;
 pub mod embed;
 pub mod engine;
+pub mod frame;
 pub mod gallery;
 pub mod geometry;
 pub mod pipeline;
 pub mod quality;
+pub mod stream;
 pub mod synthetic;
 pub mod track;
 pub mod video;
@@ -43,6 +45,8 @@ pub use detect::DetectedFace;
 pub use engine::{EngineError, FaceEngine};
 pub use gallery::{enrol_image, enrol_photo, EnrolError, Gallery, GalleryError, Match};
 pub use geometry::{align_face, BBox};
-pub use pipeline::{CameraPipeline, FaceLabel, FaceOverlay, PipelineError, Recognition};
+pub use pipeline::{
+    AnalysedFrame, CameraPipeline, FaceLabel, FaceOverlay, FrameFeed, PipelineError, Recognition,
+};
 pub use quality::{QualityGate, QualityIssue};
 pub use video::{redact_url, CameraHealth, StreamState, VideoError};

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{ConfigError, InferenceConfig};
 use crate::detect::DetectedFace;
 use crate::engine::{lock, FaceEngine};
+pub use crate::frame::{draw_box, encode_jpeg, AnalysedFrame, FrameFeed};
 use crate::gallery::Gallery;
 use crate::geometry::{align_face, BBox};
 use crate::quality::QualityGate;
@@ -55,6 +56,8 @@ pub struct FaceOverlay {
     pub bbox: BBox,
     pub track_id: u64,
     pub label: FaceLabel,
+    /// Cosine similarity of the best gallery match in this frame, when the face was embedded.
+    pub similarity: Option<f32>,
 }
 
 /// Why a camera pipeline could not start.
@@ -70,16 +73,12 @@ pub enum PipelineError {
     Thread(#[from] std::io::Error),
 }
 
-struct LatestFrame {
-    image: Arc<RgbImage>,
-    faces: Vec<FaceOverlay>,
-}
-
 /// A running camera. Dropping it stops the camera (like [`CameraPipeline::stop`]).
 pub struct CameraPipeline {
     camera_id: String,
     health: watch::Receiver<CameraHealth>,
-    latest: Arc<Mutex<Option<LatestFrame>>>,
+    latest: Arc<Mutex<Option<AnalysedFrame>>>,
+    ticks: watch::Receiver<u64>,
     recognitions: Option<mpsc::Receiver<Recognition>>,
     stop: Arc<StopSignal>,
     thread: Option<JoinHandle<()>>,
@@ -109,6 +108,7 @@ impl CameraPipeline {
         let health_tx = Arc::new(health_tx);
         let (tx, rx) = mpsc::channel(cfg.recognition_channel_capacity);
         let latest = Arc::new(Mutex::new(None));
+        let (ticks_tx, ticks) = watch::channel(0u64);
         let stop = Arc::new(StopSignal::default());
 
         let mut analyzer = Analyzer {
@@ -122,6 +122,7 @@ impl CameraPipeline {
             tx,
             health: health_tx.clone(),
             latest: latest.clone(),
+            ticks: ticks_tx,
         };
         let uri = source_uri.to_string();
         let thread_stop = stop.clone();
@@ -129,6 +130,8 @@ impl CameraPipeline {
         let thread = std::thread::Builder::new()
             .name(format!("camera-{camera_id}"))
             .spawn(move || {
+                let span = tracing::info_span!("camera", id = %analyzer.camera_id);
+                let _entered = span.enter();
                 video::supervise(&uri, &cfg, &thread_stop, &health_tx, |frame, at| {
                     analyzer.process(frame, at)
                 });
@@ -137,6 +140,7 @@ impl CameraPipeline {
             camera_id,
             health,
             latest,
+            ticks,
             recognitions: Some(rx),
             stop,
             thread: Some(thread),
@@ -156,6 +160,11 @@ impl CameraPipeline {
     /// Health updates (state, fps, last frame, reconnects, last error, counters).
     pub fn health(&self) -> watch::Receiver<CameraHealth> {
         self.health.clone()
+    }
+
+    /// The newest analysed frame, and a way to wait for the next one.
+    pub fn frames(&self) -> FrameFeed {
+        FrameFeed::new(self.latest.clone(), self.ticks.clone())
     }
 
     /// The faces of the latest analysed frame.
@@ -211,35 +220,6 @@ impl Drop for CameraPipeline {
     }
 }
 
-/// JPEG bytes of `image` at `quality` (1-100).
-pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(image)
-        .expect("encoding an RGB image in memory cannot fail");
-    out
-}
-
-fn draw_box(img: &mut RgbImage, b: &BBox, color: Rgb<u8>) {
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let (x1, y1, x2, y2) = (b.x1 as i64, b.y1 as i64, b.x2 as i64 - 1, b.y2 as i64 - 1);
-    let mut put = |x: i64, y: i64| {
-        if x >= 0 && y >= 0 && x < w && y < h {
-            img.put_pixel(x as u32, y as u32, color);
-        }
-    };
-    for t in 0..2 {
-        for x in x1..=x2 {
-            put(x, y1 + t);
-            put(x, y2 - t);
-        }
-        for y in y1..=y2 {
-            put(x1 + t, y);
-            put(x2 - t, y);
-        }
-    }
-}
-
 /// The per-camera analysis state, owned by the camera thread.
 struct Analyzer {
     camera_id: String,
@@ -251,7 +231,8 @@ struct Analyzer {
     jpeg_quality: u8,
     tx: mpsc::Sender<Recognition>,
     health: Arc<watch::Sender<CameraHealth>>,
-    latest: Arc<Mutex<Option<LatestFrame>>>,
+    latest: Arc<Mutex<Option<AnalysedFrame>>>,
+    ticks: watch::Sender<u64>,
 }
 
 impl Analyzer {
@@ -265,29 +246,39 @@ impl Analyzer {
         let overlays = faces
             .iter()
             .zip(track_ids)
-            .map(|(face, track_id)| FaceOverlay {
-                bbox: face.bbox,
-                track_id,
-                label: self.recognise(&frame, face, track_id, at),
+            .map(|(face, track_id)| {
+                let (label, similarity) = self.recognise(&frame, face, track_id, at);
+                FaceOverlay {
+                    bbox: face.bbox,
+                    track_id,
+                    label,
+                    similarity,
+                }
             })
             .collect();
-        *lock(&self.latest) = Some(LatestFrame {
+        let seq = *self.ticks.borrow() + 1;
+        *lock(&self.latest) = Some(AnalysedFrame {
             image: Arc::new(frame),
             faces: overlays,
+            captured_at: at,
+            analysed_at: Utc::now(),
+            seq,
         });
+        self.ticks.send_replace(seq);
     }
 
-    /// Recognises one face and votes for its track; returns the face's label.
+    /// Recognises one face and votes for its track; returns the face's label and the similarity
+    /// of its best match in this frame.
     fn recognise(
         &mut self,
         frame: &RgbImage,
         face: &DetectedFace,
         track_id: u64,
         at: DateTime<Utc>,
-    ) -> FaceLabel {
+    ) -> (FaceLabel, Option<f32>) {
         let embedding = match self.quality_embedding(frame, face) {
             Ok(e) => e,
-            Err(label) => return self.settled_label(track_id).unwrap_or(label),
+            Err(label) => return (self.settled_label(track_id).unwrap_or(label), None),
         };
         let best = self
             .gallery
@@ -295,6 +286,7 @@ impl Analyzer {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .best(&embedding);
         tracing::debug!(camera = %self.camera_id, track_id, ?best, "face vote");
+        let similarity = best.as_ref().map(|m| m.similarity);
         let vote = match best {
             Some(m) if m.similarity >= self.recognition_threshold => Vote::Known(m),
             _ => Vote::Unknown,
@@ -308,7 +300,8 @@ impl Analyzer {
             Some(TrackEvent::Unknown { .. }) => self.health.send_modify(|h| h.unknown_faces += 1),
             None => {}
         }
-        self.settled_label(track_id).unwrap_or(FaceLabel::Pending)
+        let label = self.settled_label(track_id).unwrap_or(FaceLabel::Pending);
+        (label, similarity)
     }
 
     /// The embedding of a face that passes the quality gates, else the label to show.
@@ -366,7 +359,8 @@ impl Analyzer {
             track_id,
             snapshot_jpeg: encode_jpeg(&snapshot, self.jpeg_quality),
         };
-        tracing::info!(
+        // The camera supervisor logs the recorded sighting (one line per recognition).
+        tracing::debug!(
             camera = %recognition.camera_id,
             employee = %recognition.employee_id,
             similarity = recognition.similarity,

@@ -97,7 +97,7 @@ pub fn write_video(frames: &[RgbImage], path: &Path) -> Result<(), SyntheticErro
         &format!(
             "videoconvert ! x264enc speed-preset=ultrafast bitrate=3000 key-int-max={FPS} \
              ! h264parse ! mp4mux ! filesink location=\"{}\"",
-            path.display()
+            std::path::absolute(path).map_err(|e| fail(&e))?.display()
         ),
         true,
     )
@@ -130,10 +130,11 @@ pub fn write_video(frames: &[RgbImage], path: &Path) -> Result<(), SyntheticErro
     }
 }
 
-/// The file:// URI of a local path.
+/// The file:// URI of a local path (a relative path is taken from the working directory).
 pub fn file_uri(path: &Path) -> Result<String, SyntheticError> {
     gst::init().map_err(|e| SyntheticError::Encode(e.to_string()))?;
-    gst::glib::filename_to_uri(path, None)
+    let path = std::path::absolute(path).map_err(|e| SyntheticError::Encode(e.to_string()))?;
+    gst::glib::filename_to_uri(&path, None)
         .map(|u| u.to_string())
         .map_err(|e| SyntheticError::Encode(e.to_string()))
 }

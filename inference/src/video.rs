@@ -8,23 +8,22 @@
 //!   ! appsink max-buffers=1 drop=true   (newest frame wins, no queue)
 //! ```
 //!
-//! [`supervise`] keeps a stream open: it reconnects a failed, stalled or
-//! ended stream with exponential backoff and publishes [`CameraHealth`].
+//! [`supervise`] (in `crate::stream`, re-exported here) keeps a stream open: it reconnects a failed, stalled or
+//! ended stream with exponential backoff and publishes [`CameraHealth`]; a
+//! file (file://) that reaches its end is played again at once (it stays online).
 //! Credentials in URLs never reach logs or errors ([`redact_url`]).
 
-use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use image::RgbImage;
-use tokio::sync::watch;
 
 use crate::config::InferenceConfig;
+pub use crate::stream::{supervise, CameraHealth, StopSignal, StreamState};
 
 /// Replaces the user and password of every `scheme://user:pass@host` in
 /// `text` with `***`: `rtsp://admin:secret@10.0.0.5/live` becomes
@@ -298,193 +297,6 @@ impl Drop for VideoSource {
     }
 }
 
-/// Whether a camera is delivering frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StreamState {
-    /// Opening the stream, no frame yet.
-    Connecting,
-    /// Frames are arriving.
-    Online,
-    /// The stream failed; a reconnection is scheduled.
-    Offline,
-    /// The pipeline was stopped.
-    Stopped,
-}
-
-/// Health of one camera, published on a `watch` channel.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CameraHealth {
-    pub state: StreamState,
-    /// Frames analysed per second, measured over the last second or so.
-    pub fps: f32,
-    pub last_frame_at: Option<DateTime<Utc>>,
-    /// Connection attempts after the first one.
-    pub reconnects: u64,
-    /// The latest stream error (redacted), kept after recovery.
-    pub last_error: Option<String>,
-    /// Faces voted unknown (once per track).
-    pub unknown_faces: u64,
-    /// Recognitions dropped because the channel was full.
-    pub dropped_recognitions: u64,
-}
-
-impl Default for CameraHealth {
-    fn default() -> Self {
-        Self {
-            state: StreamState::Connecting,
-            fps: 0.0,
-            last_frame_at: None,
-            reconnects: 0,
-            last_error: None,
-            unknown_faces: 0,
-            dropped_recognitions: 0,
-        }
-    }
-}
-
-/// A stop request that wakes sleepers at once.
-#[derive(Debug, Default)]
-pub struct StopSignal {
-    stopped: Mutex<bool>,
-    wake: Condvar,
-}
-
-impl StopSignal {
-    pub fn stop(&self) {
-        *crate::engine::lock(&self.stopped) = true;
-        self.wake.notify_all();
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        *crate::engine::lock(&self.stopped)
-    }
-
-    /// Sleeps up to `timeout`; returns true when stopped.
-    pub fn wait(&self, timeout: Duration) -> bool {
-        let guard = crate::engine::lock(&self.stopped);
-        let (guard, _) = self
-            .wake
-            .wait_timeout_while(guard, timeout, |stopped| !*stopped)
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *guard
-    }
-}
-
-/// Measures frames per second over windows of about a second.
-struct FpsMeter {
-    window_start: Instant,
-    frames: u32,
-}
-
-impl FpsMeter {
-    fn new() -> Self {
-        Self {
-            window_start: Instant::now(),
-            frames: 0,
-        }
-    }
-
-    /// Counts a frame; returns the rate when a window closes.
-    fn tick(&mut self) -> Option<f32> {
-        self.frames += 1;
-        let elapsed = self.window_start.elapsed();
-        if elapsed < Duration::from_secs(1) {
-            return None;
-        }
-        let fps = self.frames as f32 / elapsed.as_secs_f32();
-        *self = Self::new();
-        Some(fps)
-    }
-}
-
-/// Runs the stream of `uri` until `stop`: opens it, hands each frame to
-/// `on_frame`, and on failure, stall or end of stream marks the camera
-/// offline and reconnects after an exponential backoff
-/// (`reconnect_initial_ms` doubling up to `reconnect_max_ms`, reset by the
-/// first frame of a connection).
-pub fn supervise(
-    uri: &str,
-    cfg: &InferenceConfig,
-    stop: &StopSignal,
-    health: &watch::Sender<CameraHealth>,
-    mut on_frame: impl FnMut(RgbImage, DateTime<Utc>),
-) {
-    let initial = Duration::from_millis(cfg.reconnect_initial_ms);
-    let max = Duration::from_millis(cfg.reconnect_max_ms);
-    let stall = Duration::from_millis(cfg.stall_timeout_ms);
-    let poll = Duration::from_millis(100);
-    let mut backoff = initial;
-    let mut attempts: u64 = 0;
-    while !stop.is_stopped() {
-        if attempts > 0 {
-            health.send_modify(|h| h.reconnects += 1);
-        }
-        attempts += 1;
-        health.send_modify(|h| {
-            h.state = StreamState::Connecting;
-            h.fps = 0.0;
-        });
-        let error = match VideoSource::open(uri, cfg) {
-            Err(e) => e,
-            Ok(source) => {
-                let mut meter = FpsMeter::new();
-                let mut last_frame = Instant::now();
-                let outcome = loop {
-                    if stop.is_stopped() {
-                        break None;
-                    }
-                    match source.next_frame(poll) {
-                        Ok(Some(frame)) => {
-                            let at = Utc::now();
-                            last_frame = Instant::now();
-                            backoff = initial;
-                            let fps = meter.tick();
-                            health.send_modify(|h| {
-                                if h.state != StreamState::Online {
-                                    tracing::info!(uri = %redact_url(uri), "camera online");
-                                }
-                                h.state = StreamState::Online;
-                                h.last_frame_at = Some(at);
-                                if let Some(fps) = fps {
-                                    h.fps = fps;
-                                }
-                            });
-                            on_frame(frame, at);
-                        }
-                        Ok(None) if last_frame.elapsed() >= stall => {
-                            break Some(VideoError::Stalled {
-                                uri: redact_url(uri),
-                                seconds: last_frame.elapsed().as_secs_f32(),
-                            })
-                        }
-                        Ok(None) => {}
-                        Err(e) => break Some(e),
-                    }
-                };
-                match outcome {
-                    Some(e) => e,
-                    None => break,
-                }
-            }
-        };
-        tracing::warn!(error = %error, retry_in_ms = backoff.as_millis() as u64, "camera offline");
-        health.send_modify(|h| {
-            h.state = StreamState::Offline;
-            h.fps = 0.0;
-            h.last_error = Some(error.to_string());
-        });
-        if stop.wait(backoff) {
-            break;
-        }
-        backoff = (backoff * 2).min(max);
-    }
-    health.send_modify(|h| {
-        h.state = StreamState::Stopped;
-        h.fps = 0.0;
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,19 +327,5 @@ mod tests {
         assert_eq!(output_size(641, 481, 720), (640, 480));
         assert_eq!(output_size(2560, 1440, 720), (720, 404));
         assert_eq!(output_size(721, 541, 720), (720, 540));
-    }
-
-    #[test]
-    fn stop_signal_wakes_waiters() {
-        let stop = std::sync::Arc::new(StopSignal::default());
-        assert!(!stop.wait(Duration::from_millis(10)));
-        let s = stop.clone();
-        let t = std::thread::spawn(move || s.wait(Duration::from_secs(30)));
-        std::thread::sleep(Duration::from_millis(50));
-        let started = Instant::now();
-        stop.stop();
-        assert!(t.join().unwrap());
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(stop.is_stopped());
     }
 }

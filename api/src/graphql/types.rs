@@ -123,7 +123,34 @@ pub struct Camera {
     pub enabled: bool,
     /// The stream address with credentials and path removed; the real one never leaves the server.
     pub stream_url_redacted: String,
+    /// What kind of source the camera plays (a FILE is a recorded video, played in a loop).
+    pub source: CameraSource,
     pub added_at: DateTime<Utc>,
+}
+
+/// The kind of stream a camera plays, from its URL scheme.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CameraSource {
+    Rtsp,
+    Http,
+    File,
+    Other,
+}
+
+impl CameraSource {
+    pub fn of_url(url: &str) -> Self {
+        let scheme = url
+            .split("://")
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match scheme.as_str() {
+            "rtsp" | "rtsps" | "rtspt" => Self::Rtsp,
+            "http" | "https" => Self::Http,
+            "file" => Self::File,
+            _ => Self::Other,
+        }
+    }
 }
 
 #[async_graphql::ComplexObject]
@@ -139,6 +166,7 @@ impl From<CameraView> for Camera {
     fn from(v: CameraView) -> Self {
         Self {
             stream_url_redacted: redact_url(&v.stream_url),
+            source: CameraSource::of_url(&v.stream_url),
             id: v.id,
             name: v.name,
             location: v.location,

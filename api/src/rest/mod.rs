@@ -3,6 +3,7 @@
 //! [`AppError`] to a status code with a JSON body `{ "error": "…" }`.
 
 mod files;
+pub mod live;
 mod people;
 mod reports;
 mod schedule;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/cameras", get(people::cameras))
         .route("/api/cameras/{id}/latest.jpg", get(files::latest_frame))
+        .route("/api/cameras/{id}/live.mjpeg", get(live::live_mjpeg))
         .route(
             "/api/employees",
             get(people::employees).post(people::enroll),
