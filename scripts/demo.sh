@@ -10,4 +10,4 @@ cargo build --release -p facewatch
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/facewatch_demo}"
 export FACEWATCH_ADMIN_PASSWORD="${FACEWATCH_ADMIN_PASSWORD:-facewatch-demo}"
 echo "dashboard: http://127.0.0.1:8080  (user admin, password ${FACEWATCH_ADMIN_PASSWORD})"
-exec target/release/facewatch demo
+exec target/release/facewatch demo "$@"
