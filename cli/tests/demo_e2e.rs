@@ -5,29 +5,38 @@
 //! the camera is labelled as a file, the live MJPEG stream needs a session and delivers annotated
 //! JPEG frames, and the process exits 0 when its time is up.
 
-mod common;
+mod support;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Demo, MjpegReader};
+use serde_json::json;
+use support::mjpeg::MjpegReader;
+use support::{Launch, Server};
+
+const PASSWORD: &str = "demo-e2e-password";
 
 const RUN_FOR: Duration = Duration::from_secs(50);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_smoke_run_recognises_the_cast_and_exits_cleanly() {
     let started = Instant::now();
-    let mut demo = Demo::start(RUN_FOR).await;
+    let bin = Path::new(env!("CARGO_BIN_EXE_facewatch"));
+    let database_url = facewatch_store::test_database_url(&support::base_database_url(), "fw_demo");
+    let launch = Launch::demo(RUN_FOR);
+    let (mut demo, api) = Server::launch(bin, launch, &database_url, PASSWORD, RUN_FOR)
+        .await
+        .unwrap();
 
     // The live view needs a session, then delivers annotated JPEG frames, each one newer.
-    let anonymous = demo
-        .http
+    let anonymous = reqwest::Client::new()
         .get(format!("{}/api/cameras/DEMO/live.mjpeg", demo.base))
         .send()
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
-    let stream = demo.live("DEMO").await;
+    let stream = api.live("DEMO").await;
     assert_eq!(stream.status(), 200);
     let content_type = stream.headers()["content-type"]
         .to_str()
@@ -46,14 +55,14 @@ async fn demo_smoke_run_recognises_the_cast_and_exits_cleanly() {
         last = part.captured_at_us;
     }
     drop(reader);
-    assert_eq!(demo.live("NOPE").await.status(), 404);
+    assert_eq!(api.live("NOPE").await.status(), 404);
 
     // Both cast members are recognised and shown present at some point, leaving raises an alert
     // and coming back resolves it, attendance gets First In photos, the stranger is counted; the
     // camera says it plays a file and shows no stale error while online.
     let today = chrono::Utc::now().date_naive();
     let query = format!(
-        "{{ employees {{ id presence {{ present }} }} \
+        "{{ employees {{ code presence {{ present }} }} \
          cameras {{ id source health {{ state lastError uptimeSec unknownFaces }} }} \
          alerts(from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") {{ employeeId resolvedAt }} \
          attendance(from: \"{}\", to: \"{}\") {{ employeeId firstInPhoto }} }}",
@@ -66,10 +75,10 @@ async fn demo_smoke_run_recognises_the_cast_and_exits_cleanly() {
     let mut photographed = BTreeSet::new();
     let mut strangers = 0;
     loop {
-        let data = demo.gql(&query).await;
+        let data = api.gql_data(&query, json!({})).await.unwrap();
         for e in data["employees"].as_array().unwrap() {
             if e["presence"]["present"] == true {
-                present.insert(e["id"].as_str().unwrap().to_string());
+                present.insert(e["code"].as_str().unwrap().to_string());
             }
         }
         for a in data["alerts"].as_array().unwrap() {
@@ -105,13 +114,13 @@ async fn demo_smoke_run_recognises_the_cast_and_exits_cleanly() {
     }
     assert_eq!(
         present,
-        BTreeSet::from(["demo-biden".to_string(), "demo-obama".to_string()])
+        BTreeSet::from(["DEMO-BIDEN".to_string(), "DEMO-OBAMA".to_string()])
     );
 
     // Smoke mode: the process stops by itself and reports success.
     let exit_deadline = started + RUN_FOR + Duration::from_secs(45);
     let status = loop {
-        if let Some(status) = demo.child.try_wait().unwrap() {
+        if let Some(status) = demo.try_wait() {
             break status;
         }
         assert!(Instant::now() < exit_deadline, "demo --for did not stop");

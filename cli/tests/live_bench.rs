@@ -8,11 +8,13 @@
 //! cargo test --release -p facewatch --test live_bench -- --ignored --nocapture  # release build
 //! ```
 
-mod common;
+mod support;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Demo, MjpegReader};
+use support::mjpeg::MjpegReader;
+use support::{Api, Launch, Server};
 
 const WINDOW: Duration = Duration::from_secs(20);
 
@@ -49,8 +51,8 @@ async fn cpu_percent_during<F: std::future::Future>(pid: u32, during: F) -> (f64
 type Latency = (f64, f64, f64);
 
 /// Reads the stream for `WINDOW`; returns each frame's latencies and the frames per second.
-async fn watch(demo: &Demo) -> (Vec<Latency>, f64) {
-    let mut reader = MjpegReader::new(demo.live("DEMO").await);
+async fn watch(api: &Api) -> (Vec<Latency>, f64) {
+    let mut reader = MjpegReader::new(api.live("DEMO").await);
     let _ = reader.next().await; // the frame encoded on connection (may be older)
     let start = Instant::now();
     let mut latencies = Vec::new();
@@ -85,24 +87,33 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run with --ignored --nocapture"]
 async fn live_view_latency_and_cpu() {
-    let demo = Demo::start(Duration::from_secs(180)).await;
-    let pid = demo.child.id();
+    let bin = Path::new(env!("CARGO_BIN_EXE_facewatch"));
+    let database_url = facewatch_store::test_database_url(&support::base_database_url(), "fw_live");
+    let run_for = Duration::from_secs(180);
+    let (demo, api) = Server::launch(
+        bin,
+        Launch::demo(run_for),
+        &database_url,
+        "bench-password",
+        run_for,
+    )
+    .await
+    .unwrap();
+    let pid = demo.pid().unwrap();
     // Wait until the camera is online and has been analysing for a while.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let data = demo.gql("{ cameras { health { state } } }").await;
-        if data["cameras"][0]["health"]["state"] == "ONLINE" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "demo camera never came online");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    api.wait_for(
+        "{ cameras { health { state } } }",
+        Duration::from_secs(60),
+        |data| data["cameras"][0]["health"]["state"] == "ONLINE",
+    )
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let (idle, ()) = cpu_percent_during(pid, tokio::time::sleep(WINDOW)).await;
-    let (one, (latencies, fps)) = cpu_percent_during(pid, watch(&demo)).await;
+    let (one, (latencies, fps)) = cpu_percent_during(pid, watch(&api)).await;
     let (two, ((_, fps_a), (_, fps_b))) =
-        cpu_percent_during(pid, async { tokio::join!(watch(&demo), watch(&demo)) }).await;
+        cpu_percent_during(pid, async { tokio::join!(watch(&api), watch(&api)) }).await;
 
     println!(
         "live view, 1 watcher: {} frames at {fps:.1} fps; capture→client {}; of which \
@@ -119,4 +130,6 @@ async fn live_view_latency_and_cpu() {
         two - idle
     );
     assert!(!latencies.is_empty());
+    drop(demo);
+    facewatch_store::drop_database(&database_url).await.unwrap();
 }

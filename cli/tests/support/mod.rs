@@ -1,15 +1,20 @@
-//! Driving a real `facewatch serve` process over HTTP: start it on a scratch database, log in,
-//! seed employees and a camera, send sightings and count what the event store holds.
+//! The one harness of the tests that run the real `facewatch` binary (`serve` or `demo`): start it
+//! on a scratch database and a free port, log in, talk to its HTTP API, read its log, seed
+//! employees and a camera, send sightings and count what the event store holds.
 //!
-//! Shared by the load test (`cli/tests/write_load.rs`, as `mod support`) and the write-path
-//! benchmark (`cli/src/bin/bench_writes.rs`, through `#[path]`). It talks to the server only
-//! through its public HTTP API and to PostgreSQL only through the `events` table, so it works
-//! whatever the server's internals look like.
+//! Shared by every test in `cli/tests/` (as `mod support`) and by the write-path benchmark
+//! (`cli/src/bin/bench_writes.rs`, through `#[path]`). It talks to the server only through its
+//! public HTTP API and to PostgreSQL only through the `events` table, so it works whatever the
+//! server's internals look like.
 #![allow(dead_code)] // each user needs a different part of it
 
+#[cfg(test)]
+pub mod mjpeg;
+
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -37,13 +42,86 @@ pub fn base_database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| facewatch_store::DEFAULT_DATABASE_URL.into())
 }
 
-/// A running `facewatch serve`; killed on drop, even when an assertion fails.
+/// The repository root (where the README's commands run).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
+}
+
+/// How to start the binary: its arguments, working directory and settings.
+pub struct Launch {
+    args: Vec<String>,
+    /// `None`: a scratch folder (no `config/facewatch.toml` of whatever directory we run in).
+    current_dir: Option<PathBuf>,
+    envs: Vec<(String, OsString)>,
+    /// Removed when the server is dropped (e.g. a data folder inside the repository).
+    cleanup: Option<PathBuf>,
+}
+
+impl Launch {
+    /// `facewatch serve` with the cameras off and the data in the scratch folder.
+    pub fn serve() -> Self {
+        Self {
+            args: vec!["serve".into()],
+            current_dir: None,
+            envs: vec![("FACEWATCH_CAMERAS__ENABLED".into(), "false".into())],
+            cleanup: None,
+        }
+    }
+
+    /// `facewatch demo --for <run_for>` from the repository root, as the README runs it, with a
+    /// relative data folder of its own (removed afterwards).
+    pub fn demo(run_for: Duration) -> Self {
+        let data_dir = format!("data/test-demo-{}", &uuid_like());
+        let mut launch = Self {
+            args: vec![
+                "demo".into(),
+                "--for".into(),
+                format!("{}s", run_for.as_secs()),
+            ],
+            current_dir: Some(repo_root()),
+            envs: vec![("FACEWATCH_DATA_DIR".into(), data_dir.clone().into())],
+            cleanup: Some(repo_root().join(data_dir)),
+        };
+        if let Some(models) = std::env::var_os("FACEWATCH_MODELS_DIR") {
+            let file = std::env::temp_dir().join(format!("fw-demo-ai-{}.toml", uuid_like()));
+            std::fs::write(&file, format!("models_dir = {models:?}\n")).expect("write AI params");
+            launch = launch.env("FACEWATCH_CAMERAS__AI_PARAMS_FILE", file);
+        }
+        launch
+    }
+
+    /// Runs the camera pipelines with this AI parameters file.
+    pub fn with_cameras(self, ai_params_file: &Path) -> Self {
+        self.env("FACEWATCH_CAMERAS__ENABLED", "true")
+            .env("FACEWATCH_CAMERAS__AI_PARAMS_FILE", ai_params_file)
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
+        self.envs.retain(|(k, _)| k != key);
+        self.envs.push((key.to_string(), value.into()));
+        self
+    }
+}
+
+/// A short random name part.
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}-{nanos:x}", std::process::id())
+}
+
+/// A running `facewatch`; killed on drop, even when an assertion fails.
 pub struct Server {
     child: Option<Child>,
     pub base: String,
     pub database_url: String,
     log: PathBuf,
     dir: tempfile::TempDir,
+    cleanup: Option<PathBuf>,
 }
 
 impl Server {
@@ -56,22 +134,35 @@ impl Server {
         password: &str,
         ready_within: Duration,
     ) -> anyhow::Result<(Server, Api)> {
+        Self::launch(bin, Launch::serve(), database_url, password, ready_within).await
+    }
+
+    /// Starts `bin` as `launch` says, on a fresh port, and logs in as the admin.
+    pub async fn launch(
+        bin: &Path,
+        launch: Launch,
+        database_url: &str,
+        password: &str,
+        ready_within: Duration,
+    ) -> anyhow::Result<(Server, Api)> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("server.log");
         let log_file = std::fs::File::create(&log)?;
         let port = free_port()?;
-        let child = Command::new(bin)
-            .arg("serve")
-            // No config/facewatch.toml from whatever directory we were started in.
-            .current_dir(dir.path())
+        let mut command = Command::new(bin);
+        command
+            .args(&launch.args)
+            .current_dir(launch.current_dir.as_deref().unwrap_or(dir.path()))
             .env("DATABASE_URL", database_url)
             .env("FACEWATCH_SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("FACEWATCH_DATA_DIR", dir.path().join("data"))
-            .env("FACEWATCH_CAMERAS__ENABLED", "false")
             .env("FACEWATCH_ADMIN_PASSWORD", password)
             .env_remove("FACEWATCH_ADMIN_USER")
+            .env_remove("RUST_LOG")
+            .envs(launch.envs.iter().map(|(k, v)| (k, v)))
             .stdout(log_file.try_clone()?)
-            .stderr(log_file)
+            .stderr(log_file);
+        let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
         let mut server = Server {
@@ -80,10 +171,22 @@ impl Server {
             database_url: database_url.to_string(),
             log,
             dir,
+            cleanup: launch.cleanup,
         };
         let token = server.wait_for_login(password, ready_within).await?;
         let api = Api::new(&server.base, &token, Duration::from_secs(30))?;
         Ok((server, api))
+    }
+
+    /// The exit status, once the process has ended by itself.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     async fn wait_for_login(&mut self, password: &str, within: Duration) -> anyhow::Result<String> {
@@ -98,7 +201,7 @@ impl Server {
                 .and_then(|c| c.try_wait().ok().flatten())
             {
                 bail!(
-                    "facewatch serve exited with {status} before answering; its log:\n{}",
+                    "facewatch exited with {status} before answering; its log:\n{}",
                     self.log_tail(40)
                 );
             }
@@ -120,7 +223,7 @@ impl Server {
             };
             if Instant::now() >= deadline {
                 bail!(
-                    "facewatch serve did not accept the admin login within {within:?} (last: {last}); its log:\n{}",
+                    "facewatch did not accept the admin login within {within:?} (last: {last}); its log:\n{}",
                     self.log_tail(40)
                 );
             }
@@ -166,6 +269,9 @@ impl Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(folder) = self.cleanup.take() {
+            let _ = std::fs::remove_dir_all(folder);
         }
     }
 }
@@ -291,6 +397,43 @@ impl Api {
                 _ => Outcome::Ok(value),
             },
             Err(e) => Outcome::Transport(format!("bad JSON ({e}): {}", truncate(&body, 200))),
+        }
+    }
+
+    /// A GET on the API with the session (e.g. `/api/cameras/DEMO/live.mjpeg`).
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    /// Opens `camera`'s MJPEG live view with the session (no timeout: it is a stream).
+    pub async fn live(&self, camera: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}/api/cameras/{camera}/live.mjpeg", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("live view request")
+    }
+
+    /// Polls a query until `done` accepts its `data` (failing after `within`).
+    pub async fn wait_for(
+        &self,
+        query: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let data = self.gql_data(query, json!({})).await?;
+            if done(&data) {
+                return Ok(data);
+            }
+            if Instant::now() >= deadline {
+                bail!("timed out after {within:?} waiting on {query}: last answer {data}");
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
 
