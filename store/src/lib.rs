@@ -1,10 +1,11 @@
-//! The write side: appends domain events to PostgreSQL through `postgres-es` (with group commit),
-//! and reads them back in global order for the projections.
+//! The write side: runs `cqrs-es` aggregates on events stored in PostgreSQL (read through
+//! `postgres-es`, appended with group commit), and reads the log back in global order for the
+//! projections.
 
 mod appender;
+mod cache;
 mod database;
 mod feed;
-mod repository;
 mod store;
 mod stream_locks;
 

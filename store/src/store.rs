@@ -1,20 +1,25 @@
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
+use cqrs_es::{Aggregate, DomainEvent};
+use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 
-use crate::appender::{Appended, Appender};
-use crate::repository::CommandRepository;
+use crate::appender::{AppendError, AppendRequest, Appended, Appender};
+use crate::cache::AggregateCache;
 use crate::stream_locks::StreamLocks;
 
 /// How often a command is retried after losing an optimistic-concurrency race.
 const CONFLICT_RETRIES: u32 = 20;
 
 /// A snapshot of an aggregate is stored every this many events, so loading a busy aggregate (an
-/// employee seen all day) reads one snapshot plus a few events instead of its whole history.
+/// employee seen all day) in a fresh process reads one snapshot plus a few events instead of its
+/// whole history.
 const SNAPSHOT_EVERY: usize = 100;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError<E: std::error::Error + 'static> {
@@ -25,22 +30,12 @@ pub enum CommandError<E: std::error::Error + 'static> {
     #[error("too much concurrent activity on {aggregate} {id}, try again")]
     Contention { aggregate: &'static str, id: String },
     #[error("event store failure: {0}")]
-    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Store(#[source] BoxError),
 }
 
-impl<E: std::error::Error> CommandError<E> {
-    fn from_aggregate(error: AggregateError<E>) -> Self {
-        match error {
-            AggregateError::UserError(e) => CommandError::Rejected(e),
-            other => CommandError::Store(Box::new(StoreFailure(other.to_string()))),
-        }
-    }
+fn store_error<E: std::error::Error>(error: impl Into<BoxError>) -> CommandError<E> {
+    CommandError::Store(error.into())
 }
-
-/// An event-store failure reported by `cqrs-es` (its error type is generic over the aggregate).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct StoreFailure(String);
 
 /// Who asked for a command and on whose behalf, stored with every event it produces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,11 +50,8 @@ pub struct CommandMetadata {
 }
 
 impl CommandMetadata {
-    fn event_metadata(&self) -> HashMap<String, String> {
-        HashMap::from([
-            ("actor".to_string(), self.actor.clone()),
-            ("correlation_id".to_string(), self.correlation_id.clone()),
-        ])
+    fn event_metadata(&self) -> serde_json::Value {
+        serde_json::json!({ "actor": self.actor, "correlation_id": self.correlation_id })
     }
 }
 
@@ -84,13 +76,15 @@ impl Outcome {
     }
 }
 
-/// Appends events by running commands against aggregates stored with `postgres-es`; concurrent
-/// commands are committed together by one appender task per store (group commit).
+/// Runs commands against aggregates: `cqrs-es` aggregates decide, `postgres-es` reads their
+/// snapshots and events, one appender task per store commits concurrent commands together (group
+/// commit), and recently used aggregates stay in memory.
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
     appender: Appender,
-    turns: std::sync::Arc<StreamLocks>,
+    turns: Arc<StreamLocks>,
+    cache: Arc<AggregateCache>,
 }
 
 impl EventStore {
@@ -100,6 +94,7 @@ impl EventStore {
             appender: Appender::spawn(pool.clone()),
             pool,
             turns: Default::default(),
+            cache: Default::default(),
         }
     }
 
@@ -120,7 +115,9 @@ impl EventStore {
         A::Command: Clone,
         A::Error: 'static,
     {
-        let _turn = self.turns.turn(format!("{}/{id}", A::TYPE)).await;
+        let stream = format!("{}/{id}", A::TYPE);
+        // Commands on one aggregate take turns in this process (see stream_locks.rs).
+        let _turn = self.turns.turn(stream.clone()).await;
         // A retry is answered before the aggregate decides: the command may no longer be valid
         // (an enrolment retried finds the employee enrolled) but it was, and it was stored.
         if let Some(key) = &metadata.idempotency_key {
@@ -129,37 +126,59 @@ impl EventStore {
                     .bind(key)
                     .fetch_optional(&self.pool)
                     .await
-                    .map_err(|e| CommandError::Store(Box::new(e)))?;
+                    .map_err(store_error)?;
             if let Some(position) = used {
                 return Ok(Outcome::Duplicate { position });
             }
         }
         for attempt in 0..CONFLICT_RETRIES {
-            let repository = CommandRepository::new(
-                self.pool.clone(),
-                self.appender.clone(),
-                SNAPSHOT_EVERY,
-                metadata.idempotency_key.clone(),
-            );
-            let answer = repository.answer.clone();
-            let store = PersistedEventStore::<_, A>::new_snapshot_store(repository, SNAPSHOT_EVERY);
-            let cqrs = CqrsFramework::new(store, vec![], ());
-            match cqrs
-                .execute_with_metadata(id, command.clone(), metadata.event_metadata())
+            // The cached state may be stale if another process wrote: the append then conflicts.
+            let (mut aggregate, sequence) = match self.cache.get(&stream) {
+                Some((state, sequence)) => (
+                    serde_json::from_value(state).map_err(store_error)?,
+                    sequence,
+                ),
+                None => self.load_from_database::<A>(id).await?,
+            };
+            let sink = EventSink::default();
+            aggregate
+                .handle(command.clone(), &(), &sink)
                 .await
-            {
-                Err(AggregateError::AggregateConflict) => {
+                .map_err(CommandError::Rejected)?;
+            let events = sink.collect().await;
+            let state = serde_json::to_value(&aggregate).map_err(store_error)?;
+            if events.is_empty() {
+                self.cache.put(stream, state, sequence);
+                return Ok(Outcome::Unchanged);
+            }
+            let last = sequence + events.len();
+            let request = AppendRequest {
+                aggregate_type: A::TYPE.to_string(),
+                aggregate_id: id.to_string(),
+                events: serialize::<A>(id, sequence, &events, metadata)?,
+                // The state after every event of the command, when it passes a multiple of
+                // SNAPSHOT_EVERY.
+                snapshot: (last / SNAPSHOT_EVERY > sequence / SNAPSHOT_EVERY)
+                    .then(|| (state.clone(), (last / SNAPSHOT_EVERY) as i64, last as i64)),
+                idempotency_key: metadata.idempotency_key.clone(),
+            };
+            match self.appender.append(request).await {
+                Ok(Appended::Stored { position }) => {
+                    self.cache.put(stream, state, last);
+                    return Ok(Outcome::Stored { position });
+                }
+                Ok(Appended::Duplicate { position }) => {
+                    self.cache.forget(&stream);
+                    return Ok(Outcome::Duplicate { position });
+                }
+                Err(AppendError::Conflict) => {
+                    self.cache.forget(&stream);
                     tracing::debug!(aggregate = A::TYPE, id, attempt, "conflict, retrying");
                     tokio::time::sleep(Duration::from_millis(1 << attempt.min(6))).await;
                 }
-                Err(e) => return Err(CommandError::from_aggregate(e)),
-                Ok(()) => {
-                    let answer = *answer.lock().expect("answer lock");
-                    return Ok(match answer {
-                        None => Outcome::Unchanged,
-                        Some(Appended::Stored { position }) => Outcome::Stored { position },
-                        Some(Appended::Duplicate { position }) => Outcome::Duplicate { position },
-                    });
+                Err(e) => {
+                    self.cache.forget(&stream);
+                    return Err(store_error(e));
                 }
             }
         }
@@ -169,24 +188,105 @@ impl EventStore {
         })
     }
 
-    /// The current state of aggregate `id` (the default state if it has no events).
+    /// The current state of aggregate `id` (the default state if it has no events), as committed
+    /// in the database now (the cached state plus any events other processes appended since).
     pub async fn load<A>(&self, id: &str) -> Result<A, CommandError<A::Error>>
     where
         A: Aggregate<Services = ()>,
         A::Error: 'static,
     {
-        use cqrs_es::EventStore as _;
-        let repository = CommandRepository::new(
-            self.pool.clone(),
-            self.appender.clone(),
-            SNAPSHOT_EVERY,
-            None,
-        );
-        let store = PersistedEventStore::<_, A>::new_snapshot_store(repository, SNAPSHOT_EVERY);
-        let context = store
-            .load_aggregate(id)
+        let stream = format!("{}/{id}", A::TYPE);
+        let Some((state, sequence)) = self.cache.get(&stream) else {
+            let (aggregate, sequence) = self.load_from_database::<A>(id).await?;
+            let state = serde_json::to_value(&aggregate).map_err(store_error)?;
+            self.cache.put(stream, state, sequence);
+            return Ok(aggregate);
+        };
+        let mut aggregate: A = serde_json::from_value(state).map_err(store_error)?;
+        let reads = PostgresEventRepository::new(self.pool.clone());
+        let tail = reads
+            .get_last_events::<A>(id, sequence)
             .await
-            .map_err(CommandError::from_aggregate)?;
-        Ok(context.aggregate)
+            .map_err(store_error)?;
+        if tail.is_empty() {
+            return Ok(aggregate);
+        }
+        let sequence = apply(&mut aggregate, sequence, tail)?;
+        let state = serde_json::to_value(&aggregate).map_err(store_error)?;
+        self.cache.put(stream, state, sequence);
+        Ok(aggregate)
     }
+
+    /// The newest snapshot plus the events after it; returns the state and its sequence.
+    async fn load_from_database<A>(&self, id: &str) -> Result<(A, usize), CommandError<A::Error>>
+    where
+        A: Aggregate<Services = ()>,
+        A::Error: 'static,
+    {
+        let reads = PostgresEventRepository::new(self.pool.clone());
+        let snapshot = reads.get_snapshot::<A>(id).await.map_err(store_error)?;
+        // A snapshot of an older shape of the aggregate is ignored: the events rebuild it.
+        let (mut aggregate, sequence) = match snapshot.and_then(|s| {
+            Some((
+                serde_json::from_value::<A>(s.aggregate).ok()?,
+                s.current_sequence,
+            ))
+        }) {
+            Some(found) => found,
+            None => (A::default(), 0),
+        };
+        let tail = reads
+            .get_last_events::<A>(id, sequence)
+            .await
+            .map_err(store_error)?;
+        let sequence = apply(&mut aggregate, sequence, tail)?;
+        Ok((aggregate, sequence))
+    }
+}
+
+/// Applies stored events in order; returns the newest sequence.
+fn apply<A: Aggregate>(
+    aggregate: &mut A,
+    mut sequence: usize,
+    events: Vec<SerializedEvent>,
+) -> Result<usize, CommandError<A::Error>>
+where
+    A::Error: 'static,
+{
+    for event in events {
+        let payload: A::Event = serde_json::from_value(event.payload).map_err(|e| {
+            store_error::<A::Error>(PersistenceError::DeserializationError(Box::new(e)))
+        })?;
+        aggregate.apply(payload);
+        sequence = event.sequence;
+    }
+    Ok(sequence)
+}
+
+/// The command's events as rows for the `events` table, numbered after `sequence`.
+fn serialize<A: Aggregate>(
+    id: &str,
+    sequence: usize,
+    events: &[A::Event],
+    metadata: &CommandMetadata,
+) -> Result<Vec<SerializedEvent>, CommandError<A::Error>>
+where
+    A::Error: 'static,
+{
+    let metadata = metadata.event_metadata();
+    events
+        .iter()
+        .zip(sequence + 1..)
+        .map(|(event, sequence)| {
+            Ok(SerializedEvent::new(
+                id.to_string(),
+                sequence,
+                A::TYPE.to_string(),
+                event.event_type(),
+                event.event_version(),
+                serde_json::to_value(event).map_err(store_error)?,
+                metadata.clone(),
+            ))
+        })
+        .collect()
 }

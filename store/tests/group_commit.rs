@@ -1,6 +1,7 @@
 //! The group-commit appender against real PostgreSQL: global order without gaps under concurrent
-//! writers, idempotency keys recorded with the events, actor metadata, and snapshots that stay
-//! true when one command's events cross a snapshot boundary.
+//! writers, idempotency keys recorded with the events, actor metadata, snapshots that stay true
+//! when one command's events cross a snapshot boundary, and cached aggregate state that another
+//! process's writes cannot fool.
 
 use chrono::{DateTime, Duration, Utc};
 use facewatch_domain::presence::{Presence, PresenceCommand};
@@ -166,12 +167,62 @@ async fn a_command_crossing_a_snapshot_boundary_keeps_all_its_events() {
             .await
             .unwrap();
     assert_eq!(
-        last_sequence, 100,
-        "the snapshot claims only what it folded"
+        last_sequence, 101,
+        "the snapshot holds the state after the whole command"
     );
+    // A process that starts now (no cached state) loads the snapshot: the entry is in it.
+    let fresh = EventStore::new(db.pool.clone());
     assert!(
-        store.load::<Presence>("emp-1").await.unwrap().present,
+        fresh.load::<Presence>("emp-1").await.unwrap().present,
         "the entry after the boundary is not lost"
     );
+    assert!(store.load::<Presence>("emp-1").await.unwrap().present);
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stale_cached_aggregate_is_corrected_by_the_append_check() {
+    let db = ScratchDatabase::create("fw_group").await.unwrap();
+    // Two processes' stores on one database: each caches what it wrote.
+    let (first, second) = (
+        EventStore::new(db.pool.clone()),
+        EventStore::new(db.pool.clone()),
+    );
+    let meta = by("cli", None);
+    first
+        .execute::<Presence>("emp-1", sighting(t0()), &meta)
+        .await
+        .unwrap();
+    // The other process records the exit; `first` still caches "present".
+    let check = PresenceCommand::CheckAbsence {
+        now: t0() + Duration::seconds(120),
+        timeout_sec: 60,
+    };
+    second
+        .execute::<Presence>("emp-1", check, &meta)
+        .await
+        .unwrap();
+    // A sighting through `first` must see the exit and record a new entry.
+    first
+        .execute::<Presence>("emp-1", sighting(t0() + Duration::seconds(180)), &meta)
+        .await
+        .unwrap();
+    let types: Vec<String> =
+        sqlx::query_scalar("SELECT event_type FROM events ORDER BY global_seq")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        types,
+        [
+            "FaceRecognized",
+            "EmployeeEntered",
+            "EmployeeExited",
+            "FaceRecognized",
+            "EmployeeEntered"
+        ]
+    );
+    // And a read-only load sees other processes' events too.
+    assert!(second.load::<Presence>("emp-1").await.unwrap().present);
     db.drop().await.unwrap();
 }
