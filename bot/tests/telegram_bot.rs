@@ -25,6 +25,8 @@ const TOKEN: &str = "123456:TEST-token-never-logged";
 const CHAT_A: i64 = 1001;
 const CHAT_B: i64 = 1002;
 const STRANGER: i64 = 6666;
+/// A group chat (negative id, as in Telegram) with several users.
+const GROUP: i64 = -5005;
 
 struct World {
     test: TestApp,
@@ -68,11 +70,13 @@ impl World {
 
     fn start_bot(&self) -> RunningBot {
         let settings = BotSettings {
-            allowed_chats: vec![CHAT_A, CHAT_B],
+            allowed_chats: vec![CHAT_A, CHAT_B, GROUP],
             api_url: Some(self.tg.url.clone()),
             data_dir: self.data_dir.path().to_path_buf(),
             poll_timeout_sec: 1,
             camera_online_sec: 60,
+            // A stop waits this long for an upload in progress, then hands it over.
+            shutdown_grace_sec: 1,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let pool = self.test.db.pool.clone();
@@ -149,9 +153,16 @@ impl World {
 }
 
 impl RunningBot {
+    /// An ordinary stop (SIGTERM / Ctrl-C in `facewatch bot`).
     async fn stop(self) {
         self.stop.send(()).unwrap();
         self.task.await.unwrap().unwrap();
+    }
+
+    /// kill -9: the bot's future is dropped wherever it is.
+    async fn kill(self) {
+        self.task.abort();
+        assert!(self.task.await.unwrap_err().is_cancelled());
     }
 }
 
@@ -193,11 +204,17 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
     w.tg.say(STRANGER, "/start");
     let refusal = w.tg.nth_message(STRANGER, 1).await;
     assert!(
-        refusal.text.contains("may not use this bot"),
+        refusal.text.contains("this bot is private"),
         "{}",
         refusal.text
     );
-    assert!(refusal.text.contains(&STRANGER.to_string()));
+    // The chat id and the config key are for the administrator's log, not for strangers.
+    assert!(
+        !refusal.text.contains(&STRANGER.to_string()),
+        "{}",
+        refusal.text
+    );
+    assert!(!refusal.text.contains("allowed_chats"), "{}", refusal.text);
     for chat in [CHAT_A, CHAT_B] {
         let reply = w.tg.nth_message(chat, 1).await;
         assert!(
@@ -220,7 +237,7 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
         "✅ Alert #",
         "🔴 EXIT — Ana",
         "⚠️ ALERT #",
-        "🗓 Schedule changed: monitoring paused until",
+        "🗓 Schedule changed by admin: monitoring paused until",
     ];
     for chat in [CHAT_A, CHAT_B] {
         w.tg.wait_for("the pushes", |_| {
@@ -229,10 +246,14 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
         .await;
     }
     settle().await;
-    let old_alert_id: i64 = sqlx::query_scalar("SELECT min(id) FROM read.alerts")
-        .fetch_one(&w.test.db.pool)
-        .await
-        .unwrap();
+    // Alerts are numbered per day (UTC is the schedule's zone here), not by log position.
+    let (old_day, new_day) = (
+        base.date_naive(),
+        (base + TimeDelta::minutes(12)).date_naive(),
+    );
+    let old_name = format!("#1 of {}", old_day.format("%a %-d %b"));
+    let new_number = if old_day == new_day { 2 } else { 1 };
+    let new_name = format!("#{new_number} of {}", new_day.format("%a %-d %b"));
     for chat in [CHAT_A, CHAT_B] {
         let got = pushes(&w.tg, chat);
         assert_eq!(got.len(), expected.len(), "{got:#?}");
@@ -242,11 +263,28 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
                 "{text:?} should start with {prefix:?}"
             );
         }
-        assert!(got[0].contains("Front door"), "{}", got[0]);
+        // Camera with its location, times with their zone.
+        assert!(got[0].contains("· Front door (Lobby)"), "{}", got[0]);
+        assert!(got[0].contains(" UTC"), "{}", got[0]);
         // The old alert only shows up as resolved, never as raised.
-        assert!(got[1].starts_with(&format!("✅ Alert #{old_alert_id} resolved")));
-        assert!(!got[3].contains(&format!("#{old_alert_id} ")));
+        assert!(
+            got[1].starts_with(&format!("✅ Alert {old_name} resolved")),
+            "{}",
+            got[1]
+        );
+        assert!(
+            got[3].starts_with(&format!("⚠️ ALERT {new_name} — Ana")),
+            "{}",
+            got[3]
+        );
+        // The schedule push says what changed and who changed it.
+        assert!(
+            got[4].starts_with("🗓 Schedule changed by admin: monitoring paused until"),
+            "{}",
+            got[4]
+        );
         assert!(got[4].contains("Manual mode (tracking on)"), "{}", got[4]);
+        assert!(!got[4].contains("Mon 08:00"), "no full week: {}", got[4]);
     }
     assert_eq!(
         w.tg.messages(STRANGER).len(),
@@ -365,7 +403,7 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
             .iter()
             .map(|b| b.0.as_str())
             .collect::<Vec<_>>(),
-        ["All employees", "Ana", "Bob"]
+        ["All employees", "Ana (C-ana)", "Bob (C-bob)"]
     );
 
     // The bot restarts in the middle of both flows; the next presses carry on.
@@ -398,7 +436,7 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
         photos[0].text
     );
     assert!(
-        photos[0].text.ends_with("· Front door"),
+        photos[0].text.ends_with(" UTC · Front door (Lobby)"),
         "{}",
         photos[0].text
     );
@@ -421,8 +459,11 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     assert_eq!(name, format!("alerts_{today}_{today}.xlsx"));
     let rows = sheet(&bytes, "Alerts");
     assert_eq!(rows.len(), 2, "header and one alert: {rows:?}");
+    assert_eq!(rows[1][1], Data::Float(1.0), "the day's first alert");
     assert_eq!(rows[1][2], Data::String("Ana".into()));
-    assert_eq!(rows[1][6], Data::String("OPEN".into()));
+    assert_eq!(rows[1][3], Data::String("C-ana".into()));
+    assert_eq!(rows[1][7], Data::String("Open".into()));
+    assert_eq!(rows[1][8], Data::String("Left during work hours".into()));
 
     // The finished menu's button again: refused at once, nothing sent twice.
     let before = tg.messages(CHAT_A).len();
@@ -444,16 +485,17 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     tg.press(
         CHAT_A,
         cameras.message_id.unwrap(),
-        &cameras.button("Front door"),
+        &cameras.button("Front door (Lobby)"),
     );
     let preview = tg.nth_message(CHAT_A, before + 3).await;
     assert_eq!(preview.method, "sendPhoto");
     assert_eq!(preview.file.as_ref().unwrap().1, b"LIVE-JPEG");
     assert!(
-        preview.text.starts_with("📷 Front door — "),
+        preview.text.starts_with("📷 Front door (Lobby) — "),
         "{}",
         preview.text
     );
+    assert!(preview.text.ends_with(" UTC"), "{}", preview.text);
 
     // /export_data of one employee's attendance over a week.
     tg.say(CHAT_A, "/export_data");
@@ -461,7 +503,7 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     let id = menu.message_id.unwrap();
     tg.press(CHAT_A, id, &menu.button("Attendance"));
     let who = tg.nth_message(CHAT_A, before + 5).await;
-    tg.press(CHAT_A, id, &who.button("Ana"));
+    tg.press(CHAT_A, id, &who.button("Ana (C-ana)"));
     let ranges = tg.nth_message(CHAT_A, before + 6).await;
     tg.press(CHAT_A, id, &ranges.button("Last 7 days"));
     let document = tg.nth_message(CHAT_A, before + 8).await;
@@ -472,15 +514,17 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     );
     let rows = sheet(&document.file.as_ref().unwrap().1, "Attendance");
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!(rows[1][3], Data::String("Ana".into()));
-    assert_eq!(rows[1][6], Data::String("Front door".into()));
+    assert_eq!(rows[1][1], Data::String("Ana".into()));
+    assert_eq!(rows[1][2], Data::String("C-ana".into()));
+    assert_eq!(rows[1][5], Data::String("Front door".into()));
+    assert_eq!(rows[1][8], Data::String("Camera".into()));
 
     // A chat outside the allow-list cannot press buttons either.
     tg.press(STRANGER, id, &menu.button("Alerts"));
     tg.wait_for("the stranger refused", |calls| {
         calls
             .iter()
-            .any(|c| c.method == "answerCallbackQuery" && c.text.contains("may not use"))
+            .any(|c| c.method == "answerCallbackQuery" && c.text.contains("private"))
     })
     .await;
 
@@ -547,6 +591,199 @@ async fn a_refused_token_stops_the_bot_without_leaking_it() {
     .to_string();
     assert!(error.contains("refused the bot token"), "{error}");
     assert!(!error.contains("wrong-secret-token"), "{error}");
+    w.test.finish().await;
+}
+
+/// Goes through /export_data → `report` → All employees → Today in `chat`; returns the menu.
+async fn export_today(tg: &FakeTelegram, chat: i64, report: &str) -> Call {
+    let before = tg.messages(chat).len();
+    tg.say(chat, "/export_data");
+    let menu = tg.nth_message(chat, before + 1).await;
+    let id = menu.message_id.unwrap();
+    tg.press(chat, id, &menu.button(report));
+    let who = tg.nth_message(chat, before + 2).await;
+    tg.press(chat, id, &who.button("All employees"));
+    let ranges = tg.nth_message(chat, before + 3).await;
+    tg.press(chat, id, &ranges.button("Today"));
+    menu
+}
+
+fn documents(tg: &FakeTelegram, chat: i64) -> Vec<Call> {
+    tg.messages(chat)
+        .into_iter()
+        .filter(|c| c.method == "sendDocument")
+        .collect()
+}
+
+#[tokio::test]
+async fn an_export_cut_off_by_a_kill_or_a_stop_arrives_once_after_the_restart() {
+    let w = World::new().await;
+    w.enrol("ana", "Ana").await;
+    w.add_camera("door", "Front door").await;
+    w.always_monitor().await;
+    let at = Utc::now() - TimeDelta::minutes(3);
+    w.seen("ana", at, None).await;
+    w.gone("ana", Utc::now()).await;
+    let tg = &w.tg;
+
+    // kill -9 while the spreadsheet is being uploaded.
+    let bot = w.start_bot();
+    tg.hold("sendDocument");
+    let menu = export_today(tg, CHAT_A, "Alerts").await;
+    tg.wait_for("the upload under way", |_| tg.held() == 1)
+        .await;
+    bot.kill().await;
+    tg.release(false); // the upload never completed
+    assert!(documents(tg, CHAT_A).is_empty());
+    // The menu was closed with the request recorded: its buttons are spent.
+    let title = tg.nth_message(CHAT_A, 4).await;
+    assert_eq!(title.message_id, menu.message_id);
+    assert_eq!(title.text, "📁 Alerts — Today");
+    assert!(title.buttons().is_empty());
+
+    let bot = w.start_bot();
+    tg.wait_for("the file after the restart", |_| {
+        documents(tg, CHAT_A).len() == 1
+    })
+    .await;
+    let document = &documents(tg, CHAT_A)[0];
+    assert!(
+        document.text.starts_with("Alerts report, "),
+        "{}",
+        document.text
+    );
+    assert_eq!(sheet(&document.file.as_ref().unwrap().1, "Alerts").len(), 2);
+
+    // An ordinary stop while the next upload hangs: the bot waits its grace period, then
+    // hands the request over to the next start.
+    tg.hold("sendDocument");
+    export_today(tg, CHAT_A, "Attendance").await;
+    tg.wait_for("the second upload under way", |_| tg.held() == 2)
+        .await;
+    bot.stop().await;
+    tg.release(false);
+    assert_eq!(documents(tg, CHAT_A).len(), 1);
+    let bot = w.start_bot();
+    tg.wait_for("the second file after the restart", |_| {
+        documents(tg, CHAT_A).len() == 2
+    })
+    .await;
+    settle().await;
+    let documents = documents(tg, CHAT_A);
+    assert_eq!(documents.len(), 2, "each file exactly once");
+    assert!(documents[1].text.starts_with("Attendance report, "));
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM bot.jobs WHERE status <> 'done'")
+        .fetch_one(&w.test.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+    bot.stop().await;
+    w.test.finish().await;
+}
+
+#[tokio::test]
+async fn a_menu_sent_just_before_a_crash_still_answers_its_buttons() {
+    let w = World::new().await;
+    w.enrol("ana", "Ana").await;
+    let tg = &w.tg;
+    let bot = w.start_bot();
+    // Telegram takes the menu, but the bot dies before it hears back.
+    tg.hold("sendMessage");
+    tg.say(CHAT_A, "/export_data");
+    tg.wait_for("the menu being sent", |_| tg.held() == 1).await;
+    bot.kill().await;
+    tg.release(true);
+    let menu = tg.nth_message(CHAT_A, 1).await;
+    assert_eq!(menu.text, "📁 Export — pick a report");
+
+    let bot = w.start_bot();
+    tg.press(CHAT_A, menu.message_id.unwrap(), &menu.button("Alerts"));
+    let next = tg.nth_message(CHAT_A, 2).await;
+    assert_eq!(next.method, "editMessageText");
+    assert_eq!(next.text, "📁 Alerts — pick an employee");
+    assert!(tg
+        .calls()
+        .iter()
+        .all(|c| !c.text.contains("no longer active")));
+    bot.stop().await;
+    w.test.finish().await;
+}
+
+#[tokio::test]
+async fn start_up_clears_a_webhook_registers_commands_and_group_menus_have_owners() {
+    let w = World::new().await;
+    w.enrol("ana", "Ana").await;
+    let tg = &w.tg;
+    // Left by another deployment: Telegram refuses getUpdates until it is gone.
+    tg.set_webhook("https://old.example.com/hook");
+    let bot = w.start_bot();
+    let calls = tg
+        .wait_for("the command list", |calls| {
+            calls.iter().any(|c| c.method == "setMyCommands")
+        })
+        .await;
+    let commands: Vec<String> = calls
+        .iter()
+        .find(|c| c.method == "setMyCommands")
+        .unwrap()
+        .params["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "start",
+            "stop",
+            "status",
+            "attendance",
+            "capture",
+            "export_data",
+            "help"
+        ]
+    );
+    assert!(calls.iter().any(|c| c.method == "deleteWebhook"));
+    assert_eq!(tg.webhook(), None);
+
+    // Polling works: a group member opens a menu, another one taps it.
+    let (owner, other) = (7001, 7002);
+    tg.say_in_group(GROUP, owner, "/export_data");
+    let menu = tg.nth_message(GROUP, 1).await;
+    let id = menu.message_id.unwrap();
+    tg.press_as(GROUP, other, id, &menu.button("Alerts"));
+    let calls = tg
+        .wait_for("the other member told off", |calls| {
+            calls.iter().any(|c| c.text.contains("belongs to"))
+        })
+        .await;
+    let answer = calls
+        .iter()
+        .find(|c| c.text.contains("belongs to"))
+        .unwrap();
+    assert_eq!(answer.method, "answerCallbackQuery");
+    assert!(answer.text.contains("@user7001"), "{}", answer.text);
+    // The owner's tap still works.
+    tg.press_as(GROUP, owner, id, &menu.button("Alerts"));
+    let next = tg.nth_message(GROUP, 2).await;
+    assert_eq!(next.text, "📁 Alerts — pick an employee");
+
+    // /status refreshed twice within a second: Telegram's "not modified" is no failure.
+    tg.say(CHAT_A, "/status");
+    let status = tg.nth_message(CHAT_A, 1).await;
+    let refresh = status.button("🔄 Refresh");
+    tg.press(CHAT_A, status.message_id.unwrap(), &refresh);
+    tg.press(CHAT_A, status.message_id.unwrap(), &refresh);
+    tg.wait_for("both refreshes answered", |calls| {
+        calls
+            .iter()
+            .filter(|c| c.method == "answerCallbackQuery" && c.chat_id.is_none())
+            .count()
+            >= 4
+    })
+    .await;
+    bot.stop().await;
     w.test.finish().await;
 }
 

@@ -1,6 +1,10 @@
 //! A small stand-in for the Telegram Bot API on 127.0.0.1: it records every call the bot makes
 //! (files included) and hands out the updates a test injects, with Telegram's offset semantics.
+//! Like Telegram it refuses getUpdates while a webhook is set, answers "message is not modified"
+//! to an edit that changes nothing, and it can hold a method's requests to simulate a slow
+//! upload that a crash or a stop interrupts.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +31,8 @@ pub struct Call {
     pub callback_query_id: Option<String>,
     /// The uploaded file (sendPhoto, sendDocument): name and bytes.
     pub file: Option<(String, Vec<u8>)>,
+    /// All parameters as sent.
+    pub params: Value,
 }
 
 impl Call {
@@ -64,6 +70,9 @@ struct Inner {
     next_update_id: i64,
     next_message_id: i64,
     calls: Vec<Call>,
+    /// Current (text, reply_markup) of every message the bot sent or edited.
+    contents: HashMap<i64, (String, Value)>,
+    webhook: Option<String>,
 }
 
 struct Shared {
@@ -71,6 +80,11 @@ struct Shared {
     /// While set, sends fail as during a Telegram outage (counted, not recorded).
     outage: AtomicBool,
     failed_sends: AtomicUsize,
+    /// Requests of this method wait until released (see [`FakeTelegram::hold`]).
+    held_method: Mutex<Option<String>>,
+    held: AtomicUsize,
+    /// `Some(true)`: held requests go through; `Some(false)`: they fail (never recorded).
+    release: tokio::sync::watch::Sender<Option<bool>>,
     inner: Mutex<Inner>,
 }
 
@@ -86,6 +100,9 @@ impl FakeTelegram {
             token: token.to_string(),
             outage: Default::default(),
             failed_sends: Default::default(),
+            held_method: Mutex::new(None),
+            held: Default::default(),
+            release: tokio::sync::watch::channel(None).0,
             inner: Mutex::new(Inner {
                 next_update_id: 1,
                 next_message_id: 1,
@@ -127,20 +144,41 @@ impl FakeTelegram {
         });
     }
 
+    /// `from` types `text` in the group `chat`.
+    pub fn say_in_group(&self, chat: i64, from: i64, text: &str) {
+        self.push_update(|update_id, message_id| {
+            json!({
+                "update_id": update_id,
+                "message": {
+                    "message_id": message_id,
+                    "date": now(),
+                    "chat": chat_json(chat),
+                    "from": user(from),
+                    "text": text,
+                }
+            })
+        });
+    }
+
     /// The user presses the button `data` of the bot's message `message_id`.
     pub fn press(&self, chat: i64, message_id: i64, data: &str) {
+        self.press_as(chat, chat, message_id, data);
+    }
+
+    /// `from` presses the button `data` of the bot's message `message_id` in `chat`.
+    pub fn press_as(&self, chat: i64, from: i64, message_id: i64, data: &str) {
         self.push_update(|update_id, _| {
             json!({
                 "update_id": update_id,
                 "callback_query": {
                     "id": format!("cb{update_id}"),
-                    "from": user(chat),
+                    "from": user(from),
                     "chat_instance": format!("ci{chat}"),
                     "data": data,
                     "message": {
                         "message_id": message_id,
                         "date": now(),
-                        "chat": private_chat(chat),
+                        "chat": chat_json(chat),
                         "from": bot_user(),
                         "text": "menu",
                     }
@@ -152,6 +190,32 @@ impl FakeTelegram {
     /// Starts or ends a Telegram outage: every send answers HTTP 502.
     pub fn outage(&self, on: bool) {
         self.shared.outage.store(on, Ordering::SeqCst);
+    }
+
+    /// A webhook is set on the token (as another deployment might have left it).
+    pub fn set_webhook(&self, url: &str) {
+        self.shared.inner.lock().unwrap().webhook = Some(url.into());
+    }
+
+    pub fn webhook(&self) -> Option<String> {
+        self.shared.inner.lock().unwrap().webhook.clone()
+    }
+
+    /// From now on, requests of `method` wait (unrecorded) until [`Self::release`].
+    pub fn hold(&self, method: &str) {
+        self.shared.release.send_replace(None);
+        *self.shared.held_method.lock().unwrap() = Some(method.into());
+    }
+
+    /// How many requests are or were held.
+    pub fn held(&self) -> usize {
+        self.shared.held.load(Ordering::SeqCst)
+    }
+
+    /// Lets held requests go through (`succeed`) or fail with HTTP 502; new ones are not held.
+    pub fn release(&self, succeed: bool) {
+        *self.shared.held_method.lock().unwrap() = None;
+        self.shared.release.send_replace(Some(succeed));
     }
 
     pub fn failed_sends(&self) -> usize {
@@ -204,8 +268,25 @@ fn private_chat(id: i64) -> Value {
     json!({ "id": id, "type": "private", "first_name": format!("User{id}") })
 }
 
+/// Negative ids are groups, as in Telegram.
+fn chat_json(id: i64) -> Value {
+    if id < 0 {
+        json!({ "id": id, "type": "group", "title": "Office" })
+    } else {
+        private_chat(id)
+    }
+}
+
 fn user(id: i64) -> Value {
-    json!({ "id": id, "is_bot": false, "first_name": format!("User{id}") })
+    json!({
+        "id": id, "is_bot": false, "first_name": format!("User{id}"),
+        "username": format!("user{id}"),
+    })
+}
+
+fn error(status: StatusCode, description: &str) -> axum::response::Response {
+    let body = json!({ "ok": false, "error_code": status.as_u16(), "description": description });
+    (status, Json(body)).into_response()
 }
 
 fn bot_user() -> Value {
@@ -254,13 +335,68 @@ async fn api(
             "can_read_all_group_messages": false, "supports_inline_queries": false,
             "can_connect_to_business": false, "has_main_web_app": false,
         }),
+        "getUpdates" if shared.inner.lock().unwrap().webhook.is_some() => {
+            return error(
+                StatusCode::CONFLICT,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            );
+        }
         "getUpdates" => get_updates(&shared, &params).await,
+        "getWebhookInfo" => {
+            let url = shared
+                .inner
+                .lock()
+                .unwrap()
+                .webhook
+                .clone()
+                .unwrap_or_default();
+            json!({ "url": url, "has_custom_certificate": false, "pending_update_count": 0 })
+        }
+        "deleteWebhook" => {
+            shared.inner.lock().unwrap().webhook = None;
+            let _ = record(&shared, &method, &params, None);
+            Value::Bool(true)
+        }
         _ if shared.outage.load(Ordering::SeqCst) => {
             shared.failed_sends.fetch_add(1, Ordering::SeqCst);
             let body = json!({ "ok": false, "error_code": 502, "description": "Bad Gateway" });
             return (StatusCode::BAD_GATEWAY, Json(body)).into_response();
         }
-        _ => record(&shared, &method, &params, file),
+        _ => {
+            let held = shared.held_method.lock().unwrap().as_deref() == Some(method.as_str());
+            if held {
+                // Decided apart from this connection: a request "accepted" on release is
+                // recorded even if the bot was killed (hung up) meanwhile.
+                shared.held.fetch_add(1, Ordering::SeqCst);
+                let (done, result) = tokio::sync::oneshot::channel();
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let mut release = shared.release.subscribe();
+                    let succeed = *release.wait_for(Option::is_some).await.unwrap();
+                    let outcome = if succeed == Some(true) {
+                        Some(record(&shared, &method, &params, file))
+                    } else {
+                        shared.failed_sends.fetch_add(1, Ordering::SeqCst);
+                        None
+                    };
+                    let _ = done.send(outcome);
+                });
+                return match result.await {
+                    Ok(Some(result)) => {
+                        Json(json!({ "ok": true, "result": result })).into_response()
+                    }
+                    _ => error(StatusCode::BAD_GATEWAY, "Bad Gateway"),
+                };
+            }
+            if method == "editMessageText" && unchanged(&shared, &params) {
+                let _ = record(&shared, &method, &params, None);
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                );
+            }
+            record(&shared, &method, &params, file)
+        }
     };
     Json(json!({ "ok": true, "result": result })).into_response()
 }
@@ -284,6 +420,23 @@ async fn get_updates(shared: &Shared, params: &Value) -> Value {
     }
 }
 
+fn markup(params: &Value) -> Value {
+    match &params["reply_markup"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        other => other.clone(),
+    }
+}
+
+/// An edit that would leave the message as it is.
+fn unchanged(shared: &Shared, params: &Value) -> bool {
+    let inner = shared.inner.lock().unwrap();
+    let Some(id) = params["message_id"].as_i64() else {
+        return false;
+    };
+    let text = params["text"].as_str().unwrap_or_default().to_string();
+    inner.contents.get(&id) == Some(&(text, markup(params)))
+}
+
 fn record(shared: &Shared, method: &str, params: &Value, file: Option<(String, Vec<u8>)>) -> Value {
     let chat_id = match &params["chat_id"] {
         Value::Number(n) => n.as_i64(),
@@ -303,13 +456,16 @@ fn record(shared: &Shared, method: &str, params: &Value, file: Option<(String, V
     let mut inner = shared.inner.lock().unwrap();
     let message_id = match method {
         "editMessageText" => params["message_id"].as_i64(),
-        "answerCallbackQuery" => None,
-        _ => {
+        _ if method.starts_with("send") => {
             let id = inner.next_message_id;
             inner.next_message_id += 1;
             Some(id)
         }
+        _ => None,
     };
+    if let Some(id) = message_id {
+        inner.contents.insert(id, (text.clone(), markup(params)));
+    }
     inner.calls.push(Call {
         method: method.to_string(),
         chat_id,
@@ -322,12 +478,13 @@ fn record(shared: &Shared, method: &str, params: &Value, file: Option<(String, V
         message_id,
         callback_query_id: params["callback_query_id"].as_str().map(str::to_string),
         file,
+        params: params.clone(),
     });
     match message_id {
         Some(id) => json!({
             "message_id": id,
             "date": now(),
-            "chat": private_chat(chat_id.unwrap_or_default()),
+            "chat": chat_json(chat_id.unwrap_or_default()),
             "from": bot_user(),
             "text": text,
         }),
