@@ -1,3 +1,6 @@
+// Shared by several test crates; each uses a different part.
+#![allow(dead_code)]
+
 //! A small stand-in for the Telegram Bot API on 127.0.0.1: it records every call the bot makes
 //! (files included) and hands out the updates a test injects, with Telegram's offset semantics.
 //! Like Telegram it refuses getUpdates while a webhook is set, answers "message is not modified"
