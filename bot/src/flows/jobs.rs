@@ -18,7 +18,8 @@ use super::{camera_label, edit, local_midnight, send, tz};
 use crate::menus::JobRow;
 use crate::{local_time, Ctx};
 
-/// Attempts before a job is given up (and the user told so).
+/// Attempts Telegram may refuse a job before it is given up (and the user told so). While
+/// Telegram or the database is unreachable a job waits, however long that takes.
 const MAX_ATTEMPTS: i32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +103,7 @@ pub(crate) async fn run(ctx: &Ctx, id: i64) -> bool {
 async fn deliver(ctx: &Ctx, row: JobRow<Job>) -> bool {
     match try_deliver(ctx, &row).await {
         Ok(()) => true,
-        Err(e) if row.attempts + 1 < MAX_ATTEMPTS && retryable(&e) => {
+        Err(e) if no_answer(&e) || (refused(&e) && row.attempts + 1 < MAX_ATTEMPTS) => {
             tracing::warn!(
                 job = row.id,
                 "request not delivered yet, will retry: {}",
@@ -132,8 +133,20 @@ async fn deliver(ctx: &Ctx, row: JobRow<Job>) -> bool {
     }
 }
 
-fn retryable(error: &JobError) -> bool {
-    matches!(error, JobError::Telegram(_) | JobError::Database(_))
+/// Nobody answered: try again later, without limit (as pushes do).
+fn no_answer(error: &JobError) -> bool {
+    matches!(
+        error,
+        JobError::Database(_)
+            | JobError::Telegram(
+                RequestError::Network(_) | RequestError::RetryAfter(_) | RequestError::Io(_)
+            )
+    )
+}
+
+/// Telegram answered with an error: maybe passing (a 5xx), maybe not; a few more tries.
+fn refused(error: &JobError) -> bool {
+    matches!(error, JobError::Telegram(_))
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
