@@ -36,6 +36,11 @@ pub(super) async fn on_callback(ctx: &Ctx, query: &CallbackQuery) -> anyhow::Res
         return Ok(());
     };
     let menu = match token {
+        // Menus from before tokens (an older version of the bot) are closed.
+        None if pressed.step().is_some() => {
+            refuse("This menu is no longer active — send the command again.".into()).await?;
+            return Ok(());
+        }
         None => None,
         Some(token) => match ctx.store.menu(chat, token).await? {
             None => {
