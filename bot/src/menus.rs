@@ -33,25 +33,29 @@ pub struct JobRow<J> {
 }
 
 impl BotStore {
-    /// Opens a menu for `user` in `chat` (replacing their older one) and returns its token.
+    /// Opens a menu for `user` in `chat` (replacing their older one) and returns its token. The
+    /// update that opened a menu gets the same token again (handled twice across a crash, it
+    /// resends the menu, and the copy Telegram may already show keeps working).
     pub async fn open_menu(
         &self,
         chat_id: i64,
         user_id: i64,
         owner: &str,
-        step: &str,
+        update_id: i64,
     ) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
-            "INSERT INTO bot.menus (chat_id, user_id, owner, token, step)
-             VALUES ($1, $2, $3, nextval('bot.menu_tokens'), $4)
+            "INSERT INTO bot.menus (chat_id, user_id, owner, token, step, update_id)
+             VALUES ($1, $2, $3, nextval('bot.menu_tokens'), 'start', $4)
              ON CONFLICT (chat_id, user_id) DO UPDATE SET owner = EXCLUDED.owner,
-               token = EXCLUDED.token, step = EXCLUDED.step, updated_at = now()
+               token = CASE WHEN bot.menus.update_id = EXCLUDED.update_id
+                            THEN bot.menus.token ELSE EXCLUDED.token END,
+               step = EXCLUDED.step, update_id = EXCLUDED.update_id, updated_at = now()
              RETURNING token",
         )
         .bind(chat_id)
         .bind(user_id)
         .bind(owner)
-        .bind(step)
+        .bind(update_id)
         .fetch_one(&self.pool)
         .await
     }

@@ -31,7 +31,10 @@ const SCHEMA_SQL: &[&str] = &[
     // see `menus.rs`. Conversations keyed by message id came before; their menus close.
     "DROP TABLE IF EXISTS bot.conversations",
     // Telegram update ids already taken on (a restart never handles one twice).
+    // `done` is set once handled: an update a crash interrupted is handled again after the
+    // restart (a command shows its menu after all; a final tap is protected by its menu).
     "CREATE TABLE IF NOT EXISTS bot.handled_updates (update_id bigint PRIMARY KEY)",
+    "ALTER TABLE bot.handled_updates ADD COLUMN IF NOT EXISTS done boolean NOT NULL DEFAULT true",
     "CREATE TABLE IF NOT EXISTS bot.cursor (
         id            int PRIMARY KEY CHECK (id = 1),
         event_seq     bigint NOT NULL,
@@ -47,6 +50,8 @@ const SCHEMA_SQL: &[&str] = &[
         owner      text        NOT NULL,
         token      bigint      NOT NULL UNIQUE,
         step       text        NOT NULL,
+        -- The Telegram update (command) that opened it.
+        update_id  bigint      NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (chat_id, user_id)
     )",
@@ -188,14 +193,26 @@ impl BotStore {
         Ok(())
     }
 
-    /// Claims an update; false if it was already handled (or is being handled) before a restart.
+    /// Claims an update; false if it was handled before (a restart may redeliver it). One
+    /// bot polls a token, so no other process holds a claim that is not done.
     pub async fn claim_update(&self, update_id: i64) -> Result<bool, sqlx::Error> {
-        let claimed =
-            sqlx::query("INSERT INTO bot.handled_updates VALUES ($1) ON CONFLICT DO NOTHING")
-                .bind(update_id)
-                .execute(&self.pool)
-                .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO bot.handled_updates (update_id, done) VALUES ($1, false)
+             ON CONFLICT (update_id) DO UPDATE SET done = false WHERE NOT bot.handled_updates.done",
+        )
+        .bind(update_id)
+        .execute(&self.pool)
+        .await?;
         Ok(claimed.rows_affected() == 1)
+    }
+
+    /// The update is handled (successfully or not): it is never handled again.
+    pub async fn update_handled(&self, update_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE bot.handled_updates SET done = true WHERE update_id = $1")
+            .bind(update_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn update_offset(&self) -> Result<i64, sqlx::Error> {

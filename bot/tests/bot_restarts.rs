@@ -140,15 +140,40 @@ async fn a_menu_sent_just_before_a_crash_still_answers_its_buttons() {
     let menu = tg.nth_message(CHAT_A, 1).await;
     assert_eq!(menu.text, "📁 Export — pick a report");
 
+    // The interrupted command is handled again: the same menu once more, and both copies work.
     let bot = w.start_bot();
+    let again = tg.nth_message(CHAT_A, 2).await;
+    assert_eq!(again.buttons(), menu.buttons());
     tg.press(CHAT_A, menu.message_id.unwrap(), &menu.button("Alerts"));
-    let next = tg.nth_message(CHAT_A, 2).await;
+    let next = tg.nth_message(CHAT_A, 3).await;
     assert_eq!(next.method, "editMessageText");
     assert_eq!(next.text, "📁 Alerts — pick an employee");
     assert!(tg
         .calls()
         .iter()
         .all(|c| !c.text.contains("no longer active")));
+    bot.stop().await;
+    w.test.finish().await;
+}
+
+#[tokio::test]
+async fn a_command_cut_off_by_a_crash_is_answered_after_the_restart() {
+    let w = World::new().await;
+    let tg = &w.tg;
+    let bot = w.start_bot();
+    // The bot dies while its menu is on the way, and Telegram never got it.
+    tg.hold("sendMessage");
+    tg.say(CHAT_A, "/export_data");
+    tg.wait_for("the menu being sent", |_| tg.held() == 1).await;
+    bot.kill().await;
+    tg.release(false);
+    assert!(tg.messages(CHAT_A).is_empty());
+
+    let bot = w.start_bot();
+    let menu = tg.nth_message(CHAT_A, 1).await;
+    assert_eq!(menu.text, "📁 Export — pick a report");
+    settle().await;
+    assert_eq!(tg.messages(CHAT_A).len(), 1, "answered once");
     bot.stop().await;
     w.test.finish().await;
 }

@@ -10,7 +10,11 @@ use super::jobs::{self, Job};
 use super::{camera_text, edit, status_text, today};
 use crate::Ctx;
 
-pub(super) async fn on_callback(ctx: &Ctx, query: &CallbackQuery) -> anyhow::Result<()> {
+pub(super) async fn on_callback(
+    ctx: &Ctx,
+    query: &CallbackQuery,
+    update: i64,
+) -> anyhow::Result<()> {
     let Some(message) = &query.message else {
         ctx.bot.answer_callback_query(query.id.clone()).await?;
         return Ok(());
@@ -73,7 +77,8 @@ pub(super) async fn on_callback(ctx: &Ctx, query: &CallbackQuery) -> anyhow::Res
                 Ok(edit(ctx, chat, message.id(), &text, keyboard).await?)
             }
             Button::Menu(command) => {
-                run_command(ctx, chat, user, &display_name(Some(&query.from)), &command).await
+                let owner = display_name(Some(&query.from));
+                run_command(ctx, (chat, user, &owner, update), &command).await
             }
             _ => Ok(()),
         };

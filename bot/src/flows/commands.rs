@@ -40,7 +40,7 @@ pub(super) fn display_name(user: Option<&User>) -> String {
     }
 }
 
-pub(super) async fn on_message(ctx: &Ctx, message: &Message) -> anyhow::Result<()> {
+pub(super) async fn on_message(ctx: &Ctx, message: &Message, update: i64) -> anyhow::Result<()> {
     let Some(text) = message.text() else {
         return Ok(());
     };
@@ -64,19 +64,18 @@ pub(super) async fn on_message(ctx: &Ctx, message: &Message) -> anyhow::Result<(
         .and_then(|word| word.strip_prefix('/'))
         .map(|word| word.split('@').next().unwrap_or(word));
     match command {
-        Some(command) => run_command(ctx, chat, user, &owner, command).await,
+        Some(command) => run_command(ctx, (chat, user, &owner, update), command).await,
         None => Ok(send(ctx, chat, "Send a command — /help lists them.", None).await?),
     }
 }
 
+/// Runs `command` for (chat, user, owner's name, the update that asked for it).
 pub(super) async fn run_command(
     ctx: &Ctx,
-    chat: i64,
-    user: i64,
-    owner: &str,
+    (chat, user, owner, update): (i64, i64, &str, i64),
     command: &str,
 ) -> anyhow::Result<()> {
-    let open = |text: &'static str, rows| open_menu(ctx, (chat, user, owner), text, rows);
+    let open = |text: &'static str, rows| open_menu(ctx, (chat, user, owner, update), text, rows);
     match command {
         "start" => {
             ctx.store.activate(chat, ctx.feed.head().await?).await?;
@@ -168,14 +167,14 @@ pub(super) async fn run_command(
 /// A keyboard built once the menu's token is known.
 type Rows = Box<dyn FnOnce(i64) -> InlineKeyboardMarkup + Send>;
 
-/// Opens a menu for (chat, user, owner's name): recorded first, then sent, so its buttons work
-/// from the moment they appear, even across a restart.
+/// Opens a menu: recorded first, then sent, so its buttons work from the moment they appear,
+/// even across a restart. The same update handled again after a crash resends the same menu.
 async fn open_menu(
     ctx: &Ctx,
-    (chat, user, owner): (i64, i64, &str),
+    (chat, user, owner, update): (i64, i64, &str, i64),
     text: &str,
     rows: Rows,
 ) -> anyhow::Result<()> {
-    let token = ctx.store.open_menu(chat, user, owner, "start").await?;
+    let token = ctx.store.open_menu(chat, user, owner, update).await?;
     Ok(send(ctx, chat, text, Some(rows(token))).await?)
 }

@@ -89,14 +89,19 @@ pub(crate) async fn poll(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
 }
 
 async fn handle(ctx: &Ctx, update: Update) -> anyhow::Result<()> {
-    if !ctx.store.claim_update(i64::from(update.id.0)).await? {
+    let id = i64::from(update.id.0);
+    if !ctx.store.claim_update(id).await? {
         return Ok(());
     }
-    match update.kind {
-        UpdateKind::Message(message) => commands::on_message(ctx, &message).await,
-        UpdateKind::CallbackQuery(query) => callbacks::on_callback(ctx, &query).await,
+    let handled = match update.kind {
+        UpdateKind::Message(message) => commands::on_message(ctx, &message, id).await,
+        UpdateKind::CallbackQuery(query) => callbacks::on_callback(ctx, &query, id).await,
         _ => Ok(()),
-    }
+    };
+    // Also after a failure: Telegram's offset moves past it anyway; only a crash before this
+    // line makes the next start handle it again.
+    ctx.store.update_handled(id).await?;
+    handled
 }
 
 /// "Front door (Lobby)": a camera as the reference system names it.
