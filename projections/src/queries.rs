@@ -192,14 +192,17 @@ pub async fn attendance(
 }
 
 /// Alerts with their per-day number: the day is local to the schedule stored with each alert, so
-/// a later time-zone change never renumbers old alerts.
-const ALERT_SELECT: &str = "SELECT a.id, a.day, a.day_number, a.employee_id,
-        e.name AS employee_name, e.code AS employee_code, a.camera_id,
+/// a later time-zone change never renumbers old alerts. The number is counted among the alerts
+/// raised within two days (index `alerts_raised`), not over the whole table.
+const ALERT_SELECT: &str = "SELECT a.id, a.day,
+        (SELECT count(*) FROM alerts b
+         WHERE b.raised_at > a.raised_at - interval '2 days' AND b.raised_at <= a.raised_at + interval '2 days'
+           AND (b.raised_at AT TIME ZONE (b.schedule->>'timezone'))::date = a.day
+           AND b.id <= a.id) AS day_number,
+        a.employee_id, e.name AS employee_name, e.code AS employee_code, a.camera_id,
         c.name AS camera_name, a.raised_at, a.detected_at, a.resolved_at, a.reason,
         a.schedule_effective_at, a.schedule
-    FROM (SELECT n.*, row_number() OVER (PARTITION BY n.day ORDER BY n.id) AS day_number
-          FROM (SELECT *, (raised_at AT TIME ZONE (schedule->>'timezone'))::date AS day
-                FROM alerts) n) a
+    FROM (SELECT *, (raised_at AT TIME ZONE (schedule->>'timezone'))::date AS day FROM alerts) a
     JOIN employees e ON e.id = a.employee_id LEFT JOIN cameras c ON c.id = a.camera_id";
 
 /// Alerts raised in `[from, to)`, optionally for one employee and/or only open ones.
