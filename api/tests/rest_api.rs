@@ -198,21 +198,22 @@ async fn reports_as_json_and_xlsx() {
     let mut book = Xlsx::new(Cursor::new(bytes)).unwrap();
     let sheet = book.worksheet_range("Attendance").unwrap();
     assert_eq!(sheet.get((0, 0)), Some(&Data::String("Day".into())));
-    assert_eq!(sheet.get((0, 5)), Some(&Data::String("First in".into())));
-    assert_eq!(sheet.get((1, 3)), Some(&Data::String("Ana Lopez".into())));
+    assert_eq!(sheet.get((0, 4)), Some(&Data::String("First in".into())));
+    assert_eq!(sheet.get((1, 1)), Some(&Data::String("Ana Lopez".into())));
     let Some(Data::DateTime(day_cell)) = sheet.get((1, 0)) else {
         panic!("day is not a date cell: {:?}", sheet.get((1, 0)));
     };
     assert_eq!(day_cell.as_datetime().unwrap().date().to_string(), day);
-    let Some(Data::DateTime(time_cell)) = sheet.get((1, 5)) else {
-        panic!("first in is not a date-time cell: {:?}", sheet.get((1, 5)));
+    let Some(Data::DateTime(time_cell)) = sheet.get((1, 4)) else {
+        panic!("first in is not a date-time cell: {:?}", sheet.get((1, 4)));
     };
     let shown = time_cell.as_datetime().unwrap();
     assert!(
         (shown - first_in.naive_utc()).num_seconds().abs() <= 1,
         "{shown} vs {first_in}"
     );
-    assert_eq!(sheet.get((1, 6)), Some(&Data::String("Front door".into())));
+    assert_eq!(sheet.get((1, 5)), Some(&Data::String("Front door".into())));
+    assert_eq!(sheet.get((1, 8)), Some(&Data::String("Camera".into())));
 
     // Filtering by another employee leaves only the header.
     let other = server
@@ -254,11 +255,20 @@ async fn reports_as_json_and_xlsx() {
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut book = Xlsx::new(Cursor::new(bytes)).unwrap();
     let sheet = book.worksheet_range("Alerts").unwrap();
-    assert_eq!(sheet.get((0, 4)), Some(&Data::String("Raised at".into())));
+    assert_eq!(sheet.get((0, 5)), Some(&Data::String("Raised at".into())));
+    assert_eq!(
+        sheet.get((1, 1)),
+        Some(&Data::Float(1.0)),
+        "first alert of the day"
+    );
     assert_eq!(sheet.get((1, 2)), Some(&Data::String("Ana Lopez".into())));
-    assert!(matches!(sheet.get((1, 4)), Some(Data::DateTime(_))));
-    assert_eq!(sheet.get((1, 6)), Some(&Data::String("OPEN".into())));
-    let Some(Data::String(context)) = sheet.get((1, 8)) else {
+    assert!(matches!(sheet.get((1, 5)), Some(Data::DateTime(_))));
+    assert_eq!(sheet.get((1, 7)), Some(&Data::String("Open".into())));
+    assert_eq!(
+        sheet.get((1, 8)),
+        Some(&Data::String("Left during work hours".into()))
+    );
+    let Some(Data::String(context)) = sheet.get((1, 9)) else {
         panic!("no schedule context");
     };
     assert!(context.contains("UTC"), "{context}");

@@ -17,15 +17,18 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 use facewatch_domain::presence::PresenceEvent;
-use facewatch_domain::schedule::ScheduleEvent;
+use facewatch_domain::schedule::{Mode, ScheduleEvent, ScheduleSnapshot, TimeRange};
 use facewatch_domain::AnyEvent;
-use facewatch_projections::{queries, Projector};
+use facewatch_projections::queries::{self, AlertView};
+use facewatch_projections::Projector;
 use facewatch_store::{RecordedEvent, EVENTS_CHANNEL, READ_SCHEMA};
 use sqlx::postgres::PgListener;
 use teloxide::prelude::*;
 use teloxide::{ApiError, RequestError};
+use tokio::sync::watch;
 
-use crate::{local_time, retry_after, Ctx, RETRY};
+use crate::flows::camera_label;
+use crate::{describe_actor, local_time, retry_after, Ctx, RETRY};
 
 const BATCH: i64 = 200;
 /// Safety net for a missed notification (the listener reconnects silently).
@@ -35,10 +38,14 @@ const PROJECTOR_WAIT: Duration = Duration::from_millis(100);
 /// Waiting this long for the projector is worth a warning.
 const PROJECTOR_PATIENCE: Duration = Duration::from_secs(30);
 
-pub(crate) async fn follow(ctx: Arc<Ctx>) {
+/// Plans and sends pushes until `stop` is set (a push being sent is finished first).
+pub(crate) async fn follow(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let projector = Projector::new(ctx.pool.clone(), READ_SCHEMA);
     let mut listener: Option<PgListener> = None;
     loop {
+        if *stop.borrow() {
+            return;
+        }
         if listener.is_none() {
             listener = match PgListener::connect_with(&ctx.pool).await {
                 Ok(mut l) => l.listen(EVENTS_CHANNEL).await.ok().map(|_| l),
@@ -56,15 +63,24 @@ pub(crate) async fn follow(ctx: Arc<Ctx>) {
         if let Some(wait) = deliver(&ctx).await {
             pause = pause.min(wait);
         }
-        match listener.as_mut() {
-            Some(l) => match tokio::time::timeout(pause, l.recv()).await {
-                Ok(Ok(_)) | Err(_) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!("bot lost its LISTEN connection: {e}");
-                    listener = None;
+        let wake = async {
+            match listener.as_mut() {
+                Some(l) => match tokio::time::timeout(pause, l.recv()).await {
+                    Ok(Ok(_)) | Err(_) => true,
+                    Ok(Err(e)) => {
+                        tracing::warn!("bot lost its LISTEN connection: {e}");
+                        false
+                    }
+                },
+                None => {
+                    tokio::time::sleep(RETRY).await;
+                    true
                 }
-            },
-            None => tokio::time::sleep(RETRY).await,
+            }
+        };
+        tokio::select! {
+            () = crate::stopped(&mut stop) => return,
+            keep = wake => if !keep { listener = None },
         }
     }
 }
@@ -162,7 +178,7 @@ async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, S
     match &rec.event {
         AnyEvent::Presence(PresenceEvent::EmployeeEntered { camera_id, at, .. }) => {
             let name = employee_name(ctx, &rec.aggregate_id).await?;
-            let camera = camera_name(ctx, camera_id).await?;
+            let camera = camera_label(ctx, camera_id).await?;
             push(
                 "enter".into(),
                 format!("🟢 ENTER — {name}\n{} · {camera}", local_time(*at, tz)),
@@ -189,8 +205,8 @@ async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, S
                 push(
                     format!("alert_resolved:{}", alert.id),
                     format!(
-                        "✅ Alert #{} resolved — {name} is back\nLeft {} · back {}",
-                        alert.id,
+                        "✅ Alert {} resolved — {name} is back\nLeft {} · back {}",
+                        alert_name(alert),
                         local_time(alert.raised_at, tz),
                         local_time(*at, tz)
                     ),
@@ -199,7 +215,7 @@ async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, S
         }
         AnyEvent::Presence(PresenceEvent::EmployeeExited { camera_id, at, .. }) => {
             let name = employee_name(ctx, &rec.aggregate_id).await?;
-            let camera = camera_name(ctx, camera_id).await?;
+            let camera = camera_label(ctx, camera_id).await?;
             push(
                 "exit".into(),
                 format!(
@@ -212,8 +228,8 @@ async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, S
                 push(
                     "alert_raised".into(),
                     format!(
-                        "⚠️ ALERT #{} — {name} left during work hours\nlast seen {} · {camera}",
-                        alert.id,
+                        "⚠️ ALERT {} — {name} left during work hours\nlast seen {} · {camera}",
+                        alert_name(&alert),
                         local_time(alert.raised_at, tz)
                     ),
                 );
@@ -221,17 +237,26 @@ async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, S
         }
         AnyEvent::Schedule(change) => {
             let history = queries::schedule_history(pool).await?;
+            let before = history
+                .iter()
+                .rev()
+                .find(|v| v.seq < rec.seq)
+                .map(|v| v.snapshot.0.clone())
+                .unwrap_or_default();
             let now_in_force = history
                 .into_iter()
                 .find(|v| v.seq == rec.seq)
                 .map(|v| v.snapshot.0)
                 .unwrap_or_default();
+            let by = describe_actor(rec.actor.as_deref())
+                .map(|who| format!(" by {who}"))
+                .unwrap_or_default();
             push(
                 "schedule".into(),
                 format!(
-                    "🗓 Schedule changed: {}\nNow: {}",
-                    describe_change(change, tz),
-                    facewatch_reports::schedule_context(&now_in_force)
+                    "🗓 Schedule changed{by}: {}\nNow: {}",
+                    describe_change(change, &before, tz),
+                    monitoring(&now_in_force)
                 ),
             );
         }
@@ -240,22 +265,50 @@ async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, S
     Ok(pushes)
 }
 
+/// "#3 of Wed 25 Nov": the alert's number among its day's alerts, something a person can say.
+fn alert_name(alert: &AlertView) -> String {
+    format!("#{} of {}", alert.day_number, alert.day.format("%a %-d %b"))
+}
+
 async fn employee_name(ctx: &Ctx, id: &str) -> Result<String, sqlx::Error> {
     Ok(queries::employee(&ctx.pool, id)
         .await?
         .map_or_else(|| format!("employee {id}"), |e| e.name))
 }
 
-async fn camera_name(ctx: &Ctx, id: &str) -> Result<String, sqlx::Error> {
-    Ok(queries::camera(&ctx.pool, id)
-        .await?
-        .map_or_else(|| format!("camera {id}"), |c| c.name))
-}
-
-fn describe_change(change: &ScheduleEvent, tz: Tz) -> String {
+/// What changed, not the whole schedule: for saved work hours, only the days, lunch and zone
+/// that differ from the version before.
+fn describe_change(change: &ScheduleEvent, before: &ScheduleSnapshot, tz: Tz) -> String {
     match change {
-        ScheduleEvent::ScheduleSaved { .. } => "work hours saved".into(),
-        ScheduleEvent::ModeSwitched { mode, .. } => format!("mode switched to {mode:?}"),
+        ScheduleEvent::ScheduleSaved {
+            work_hours,
+            lunch,
+            timezone,
+            ..
+        } => {
+            let hours = |r: &Option<TimeRange>| r.as_ref().map_or("off".to_owned(), range);
+            let mut changes: Vec<String> = DAYS
+                .iter()
+                .zip(before.work_hours.days.iter().zip(&work_hours.days))
+                .filter(|(_, (old, new))| old != new)
+                .map(|(day, (old, new))| format!("{day} {} → {}", hours(old), hours(new)))
+                .collect();
+            if before.lunch != *lunch {
+                let show = |l: &Option<TimeRange>| l.as_ref().map_or("none".to_owned(), range);
+                changes.push(format!("lunch {} → {}", show(&before.lunch), show(lunch)));
+            }
+            if before.timezone != *timezone {
+                changes.push(format!("time zone {} → {}", before.timezone, timezone));
+            }
+            if changes.is_empty() {
+                "work hours saved, nothing changed".into()
+            } else {
+                changes.join(", ")
+            }
+        }
+        ScheduleEvent::ModeSwitched { mode, .. } => {
+            format!("mode switched to {}", mode_name(*mode))
+        }
         ScheduleEvent::ManualTrackingSet { on, .. } => {
             format!("manual tracking {}", if *on { "on" } else { "off" })
         }
@@ -263,5 +316,58 @@ fn describe_change(change: &ScheduleEvent, tz: Tz) -> String {
             format!("monitoring paused until {}", local_time(*until, tz))
         }
         ScheduleEvent::Resumed { .. } => "monitoring resumed".into(),
+    }
+}
+
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+fn range(r: &TimeRange) -> String {
+    format!("{}–{}", r.start.format("%H:%M"), r.end.format("%H:%M"))
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Auto => "automatic (work hours)",
+        Mode::Manual => "manual",
+    }
+}
+
+/// The state of monitoring after a change, in one short line.
+fn monitoring(s: &ScheduleSnapshot) -> String {
+    let mode = match (s.mode, s.manual_tracking) {
+        (Mode::Auto, _) => "Auto mode (work hours)",
+        (Mode::Manual, true) => "Manual mode (tracking on)",
+        (Mode::Manual, false) => "Manual mode (tracking off)",
+    };
+    match s.paused_until {
+        Some(until) => format!("{mode}, paused until {}", local_time(until, s.timezone)),
+        None => mode.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_schedule_names_only_what_changed() {
+        let before = ScheduleSnapshot::default();
+        let mut hours = before.work_hours;
+        hours.days[0] = Some(TimeRange {
+            start: "09:00:00".parse().unwrap(),
+            end: "18:00:00".parse().unwrap(),
+        });
+        hours.days[5] = hours.days[1];
+        let change = ScheduleEvent::ScheduleSaved {
+            work_hours: hours,
+            lunch: before.lunch,
+            timezone: chrono_tz::Asia::Jakarta,
+            alert_min_interval_sec: 300,
+            effective_at: chrono::Utc::now(),
+        };
+        assert_eq!(
+            describe_change(&change, &before, chrono_tz::UTC),
+            "Mon 08:00–17:00 → 09:00–18:00, Sat off → 08:00–17:00, time zone UTC → Asia/Jakarta"
+        );
     }
 }

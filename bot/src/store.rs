@@ -1,8 +1,6 @@
 //! The bot's own durable state, in schema `bot` next to the read models: which chats receive
 //! pushes and from where, every push delivery (the dedupe key), conversations, and the cursors.
 
-use serde::{de::DeserializeOwned, Serialize};
-use sqlx::types::Json;
 use sqlx::PgPool;
 
 const SCHEMA_SQL: &[&str] = &[
@@ -29,22 +27,50 @@ const SCHEMA_SQL: &[&str] = &[
         PRIMARY KEY (chat_id, seq, kind)
     )",
     "CREATE INDEX IF NOT EXISTS deliveries_pending ON bot.deliveries (seq) WHERE status = 'pending'",
-    // The menu a user is working through; `message_id` is the keyboard message it lives in.
-    "CREATE TABLE IF NOT EXISTS bot.conversations (
-        chat_id    bigint      NOT NULL,
-        user_id    bigint      NOT NULL,
-        message_id integer     NOT NULL,
-        state      jsonb       NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (chat_id, user_id)
-    )",
+    // Menus (keyboards) live in `bot.menus` and the work a final tap asked for in `bot.jobs`:
+    // see `menus.rs`. Conversations keyed by message id came before; their menus close.
+    "DROP TABLE IF EXISTS bot.conversations",
     // Telegram update ids already taken on (a restart never handles one twice).
+    // `done` is set once handled: an update a crash interrupted is handled again after the
+    // restart (a command shows its menu after all; a final tap is protected by its menu).
     "CREATE TABLE IF NOT EXISTS bot.handled_updates (update_id bigint PRIMARY KEY)",
+    "ALTER TABLE bot.handled_updates ADD COLUMN IF NOT EXISTS done boolean NOT NULL DEFAULT true",
     "CREATE TABLE IF NOT EXISTS bot.cursor (
         id            int PRIMARY KEY CHECK (id = 1),
         event_seq     bigint NOT NULL,
         update_offset bigint NOT NULL
     )",
+    "CREATE SEQUENCE IF NOT EXISTS bot.menu_tokens",
+    // The open menu of one user in one chat (a newer menu replaces it). `token` is in the
+    // callback data of its buttons, so a press is matched to the menu without knowing the
+    // message id: the row is written before the menu is sent.
+    "CREATE TABLE IF NOT EXISTS bot.menus (
+        chat_id    bigint      NOT NULL,
+        user_id    bigint      NOT NULL,
+        owner      text        NOT NULL,
+        token      bigint      NOT NULL UNIQUE,
+        step       text        NOT NULL,
+        -- The Telegram update (command) that opened it.
+        update_id  bigint      NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (chat_id, user_id)
+    )",
+    // What a final tap asked for (an export, a photo set), recorded in the transaction that
+    // closes the menu and delivered from here, part by part, across restarts.
+    "CREATE TABLE IF NOT EXISTS bot.jobs (
+        id           bigserial   PRIMARY KEY,
+        chat_id      bigint      NOT NULL,
+        menu_message integer     NOT NULL,
+        title        text        NOT NULL,
+        job          jsonb       NOT NULL,
+        parts_done   integer     NOT NULL DEFAULT 0,
+        attempts     integer     NOT NULL DEFAULT 0,
+        status       text        NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'done', 'failed')),
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        done_at      timestamptz
+    )",
+    "CREATE INDEX IF NOT EXISTS jobs_pending ON bot.jobs (id) WHERE status = 'pending'",
 ];
 
 /// A push waiting to be sent.
@@ -58,7 +84,7 @@ pub struct Delivery {
 
 #[derive(Clone)]
 pub struct BotStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl BotStore {
@@ -167,14 +193,26 @@ impl BotStore {
         Ok(())
     }
 
-    /// Claims an update; false if it was already handled (or is being handled) before a restart.
+    /// Claims an update; false if it was handled before (a restart may redeliver it). One
+    /// bot polls a token, so no other process holds a claim that is not done.
     pub async fn claim_update(&self, update_id: i64) -> Result<bool, sqlx::Error> {
-        let claimed =
-            sqlx::query("INSERT INTO bot.handled_updates VALUES ($1) ON CONFLICT DO NOTHING")
-                .bind(update_id)
-                .execute(&self.pool)
-                .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO bot.handled_updates (update_id, done) VALUES ($1, false)
+             ON CONFLICT (update_id) DO UPDATE SET done = false WHERE NOT bot.handled_updates.done",
+        )
+        .bind(update_id)
+        .execute(&self.pool)
+        .await?;
         Ok(claimed.rows_affected() == 1)
+    }
+
+    /// The update is handled (successfully or not): it is never handled again.
+    pub async fn update_handled(&self, update_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE bot.handled_updates SET done = true WHERE update_id = $1")
+            .bind(update_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn update_offset(&self) -> Result<i64, sqlx::Error> {
@@ -195,64 +233,5 @@ impl BotStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await
-    }
-
-    /// Starts or advances the conversation of one user in one chat.
-    pub async fn save_conversation<S: Serialize>(
-        &self,
-        chat_id: i64,
-        user_id: i64,
-        message_id: i32,
-        state: &S,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO bot.conversations VALUES ($1, $2, $3, $4, now())
-             ON CONFLICT (chat_id, user_id) DO UPDATE SET message_id = $3, state = $4, updated_at = now()",
-        )
-        .bind(chat_id)
-        .bind(user_id)
-        .bind(message_id)
-        .bind(Json(state))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The conversation of this user if it lives in `message_id` (a button of an older menu, or
-    /// of someone else's, finds none).
-    pub async fn conversation<S: DeserializeOwned + Send + Unpin + 'static>(
-        &self,
-        chat_id: i64,
-        user_id: i64,
-        message_id: i32,
-    ) -> Result<Option<S>, sqlx::Error> {
-        let state: Option<Json<S>> = sqlx::query_scalar(
-            "SELECT state FROM bot.conversations WHERE chat_id = $1 AND user_id = $2 AND message_id = $3",
-        )
-        .bind(chat_id)
-        .bind(user_id)
-        .bind(message_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(state.map(|Json(s)| s))
-    }
-
-    /// Ends a conversation; true for exactly one caller, so a final button pressed twice (or
-    /// after a restart) delivers its result once.
-    pub async fn finish_conversation(
-        &self,
-        chat_id: i64,
-        user_id: i64,
-        message_id: i32,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "DELETE FROM bot.conversations WHERE chat_id = $1 AND user_id = $2 AND message_id = $3",
-        )
-        .bind(chat_id)
-        .bind(user_id)
-        .bind(message_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 }

@@ -2,179 +2,14 @@
 //! `Projector`), the real bot loop, and a fake Bot API server on 127.0.0.1 that feeds it
 //! updates and records every message, photo and document it sends.
 
+mod common;
 mod fake_telegram;
 
-use std::io::Cursor;
-use std::time::Duration;
+use calamine::Data;
+use chrono::{TimeDelta, Utc};
 
-use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
-use chrono::{DateTime, TimeDelta, Utc};
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use facewatch_app::testing::TestApp;
-use facewatch_app::{Actor, App, CameraInput, CommandContext, EmployeeInput, SightingInput};
-use facewatch_bot::BotSettings;
-use facewatch_captures::SnapshotStore;
-use facewatch_domain::schedule::Mode;
-use fake_telegram::{Call, FakeTelegram};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-const TOKEN: &str = "123456:TEST-token-never-logged";
-const CHAT_A: i64 = 1001;
-const CHAT_B: i64 = 1002;
-const STRANGER: i64 = 6666;
-
-struct World {
-    test: TestApp,
-    tg: FakeTelegram,
-    data_dir: tempfile::TempDir,
-    /// The tests' short names of employees → their ids.
-    ids: Mutex<HashMap<String, String>>,
-}
-
-struct RunningBot {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl World {
-    async fn new() -> Self {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter("facewatch_bot=debug,warn")
-            .try_init();
-        Self {
-            test: TestApp::spawn("fw_bot").await,
-            tg: FakeTelegram::start(TOKEN).await,
-            data_dir: tempfile::tempdir().unwrap(),
-            ids: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn app(&self) -> &App {
-        &self.test.app
-    }
-
-    /// An admin acting at `now`.
-    fn admin_at(&self, now: DateTime<Utc>) -> CommandContext {
-        CommandContext::new(Actor::user("admin")).with_now(now)
-    }
-
-    fn id(&self, name: &str) -> String {
-        self.ids.lock().unwrap()[name].clone()
-    }
-
-    fn start_bot(&self) -> RunningBot {
-        let settings = BotSettings {
-            allowed_chats: vec![CHAT_A, CHAT_B],
-            api_url: Some(self.tg.url.clone()),
-            data_dir: self.data_dir.path().to_path_buf(),
-            poll_timeout_sec: 1,
-            camera_online_sec: 60,
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let pool = self.test.db.pool.clone();
-        let task = tokio::spawn(facewatch_bot::run(settings, TOKEN.into(), pool, async {
-            let _ = stopped.await;
-        }));
-        RunningBot { stop, task }
-    }
-
-    fn snapshots(&self) -> SnapshotStore {
-        SnapshotStore::new(self.data_dir.path())
-    }
-
-    async fn enrol(&self, short: &str, name: &str) {
-        let input = EmployeeInput {
-            name: name.into(),
-            code: format!("C-{short}"),
-            department: "Ops".into(),
-        };
-        let ctx = self.admin_at(Utc::now() - TimeDelta::hours(2));
-        let employee = self.app().enroll_employee(&ctx, input).await.unwrap();
-        self.ids.lock().unwrap().insert(short.into(), employee.id);
-    }
-
-    async fn add_camera(&self, id: &str, name: &str) {
-        let camera = CameraInput {
-            id: Some(id.into()),
-            name: name.into(),
-            location: "Lobby".into(),
-            stream_url: "rtsp://user:secret@10.0.0.9/stream".into(),
-            enabled: true,
-        };
-        let ctx = self.admin_at(Utc::now() - TimeDelta::hours(2));
-        self.app().add_camera(&ctx, camera).await.unwrap();
-    }
-
-    /// Manual mode with tracking on: every exit is a violation, whatever the time of day.
-    async fn always_monitor(&self) {
-        // Before every sighting of the tests: a change cannot alter verdicts on earlier events.
-        let ctx = self.admin_at(Utc::now() - TimeDelta::hours(1));
-        self.app()
-            .set_schedule_mode(&ctx, Mode::Manual)
-            .await
-            .unwrap();
-        self.app().set_manual_tracking(&ctx, true).await.unwrap();
-    }
-
-    async fn seen(&self, employee: &str, at: DateTime<Utc>, snapshot_ref: Option<String>) {
-        let sighting = SightingInput {
-            employee_id: self.id(employee),
-            camera_id: "door".into(),
-            at: Some(at),
-            similarity: 0.8,
-            track_id: 1,
-            snapshot_ref,
-        };
-        let camera = CommandContext::new(Actor::camera("door"));
-        let outcome = self.app().record_sighting(&camera, sighting).await.unwrap();
-        self.app().settle(&[outcome]).await.unwrap();
-    }
-
-    /// Records the exit of every employee last seen more than a minute before `now`.
-    async fn gone(&self, _employee: &str, now: DateTime<Utc>) {
-        let watcher = CommandContext::new(Actor::system("absence-watcher")).with_now(now);
-        self.app().check_absences(&watcher, 60).await.unwrap();
-    }
-
-    async fn pending_deliveries(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM bot.deliveries WHERE status <> 'sent'")
-            .fetch_one(&self.test.db.pool)
-            .await
-            .unwrap()
-    }
-}
-
-impl RunningBot {
-    async fn stop(self) {
-        self.stop.send(()).unwrap();
-        self.task.await.unwrap().unwrap();
-    }
-}
-
-fn texts(calls: &[Call]) -> Vec<String> {
-    calls.iter().map(|c| c.text.clone()).collect()
-}
-
-/// The messages pushed to `chat` (everything sent after its /start reply that is no reply).
-fn pushes(tg: &FakeTelegram, chat: i64) -> Vec<String> {
-    texts(&tg.messages(chat))
-        .into_iter()
-        .filter(|t| {
-            ["🟢", "🔴", "⚠️", "✅", "🗓"]
-                .iter()
-                .any(|p| t.starts_with(p))
-        })
-        .collect()
-}
-
-async fn settle() {
-    // Long enough for a wrong extra push to show up (the bot reacts within milliseconds).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-}
+use common::*;
+use fake_telegram::Call;
 
 #[tokio::test]
 async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
@@ -193,11 +28,17 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
     w.tg.say(STRANGER, "/start");
     let refusal = w.tg.nth_message(STRANGER, 1).await;
     assert!(
-        refusal.text.contains("may not use this bot"),
+        refusal.text.contains("this bot is private"),
         "{}",
         refusal.text
     );
-    assert!(refusal.text.contains(&STRANGER.to_string()));
+    // The chat id and the config key are for the administrator's log, not for strangers.
+    assert!(
+        !refusal.text.contains(&STRANGER.to_string()),
+        "{}",
+        refusal.text
+    );
+    assert!(!refusal.text.contains("allowed_chats"), "{}", refusal.text);
     for chat in [CHAT_A, CHAT_B] {
         let reply = w.tg.nth_message(chat, 1).await;
         assert!(
@@ -220,7 +61,7 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
         "✅ Alert #",
         "🔴 EXIT — Ana",
         "⚠️ ALERT #",
-        "🗓 Schedule changed: monitoring paused until",
+        "🗓 Schedule changed by admin: monitoring paused until",
     ];
     for chat in [CHAT_A, CHAT_B] {
         w.tg.wait_for("the pushes", |_| {
@@ -229,10 +70,14 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
         .await;
     }
     settle().await;
-    let old_alert_id: i64 = sqlx::query_scalar("SELECT min(id) FROM read.alerts")
-        .fetch_one(&w.test.db.pool)
-        .await
-        .unwrap();
+    // Alerts are numbered per day (UTC is the schedule's zone here), not by log position.
+    let (old_day, new_day) = (
+        base.date_naive(),
+        (base + TimeDelta::minutes(12)).date_naive(),
+    );
+    let old_name = format!("#1 of {}", old_day.format("%a %-d %b"));
+    let new_number = if old_day == new_day { 2 } else { 1 };
+    let new_name = format!("#{new_number} of {}", new_day.format("%a %-d %b"));
     for chat in [CHAT_A, CHAT_B] {
         let got = pushes(&w.tg, chat);
         assert_eq!(got.len(), expected.len(), "{got:#?}");
@@ -242,11 +87,28 @@ async fn pushes_follow_the_log_once_per_chat_across_stop_and_restart() {
                 "{text:?} should start with {prefix:?}"
             );
         }
-        assert!(got[0].contains("Front door"), "{}", got[0]);
+        // Camera with its location, times with their zone.
+        assert!(got[0].contains("· Front door (Lobby)"), "{}", got[0]);
+        assert!(got[0].contains(" UTC"), "{}", got[0]);
         // The old alert only shows up as resolved, never as raised.
-        assert!(got[1].starts_with(&format!("✅ Alert #{old_alert_id} resolved")));
-        assert!(!got[3].contains(&format!("#{old_alert_id} ")));
+        assert!(
+            got[1].starts_with(&format!("✅ Alert {old_name} resolved")),
+            "{}",
+            got[1]
+        );
+        assert!(
+            got[3].starts_with(&format!("⚠️ ALERT {new_name} — Ana")),
+            "{}",
+            got[3]
+        );
+        // The schedule push says what changed and who changed it.
+        assert!(
+            got[4].starts_with("🗓 Schedule changed by admin: monitoring paused until"),
+            "{}",
+            got[4]
+        );
         assert!(got[4].contains("Manual mode (tracking on)"), "{}", got[4]);
+        assert!(!got[4].contains("Mon 08:00"), "no full week: {}", got[4]);
     }
     assert_eq!(
         w.tg.messages(STRANGER).len(),
@@ -365,7 +227,7 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
             .iter()
             .map(|b| b.0.as_str())
             .collect::<Vec<_>>(),
-        ["All employees", "Ana", "Bob"]
+        ["All employees", "Ana (C-ana)", "Bob (C-bob)"]
     );
 
     // The bot restarts in the middle of both flows; the next presses carry on.
@@ -398,7 +260,7 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
         photos[0].text
     );
     assert!(
-        photos[0].text.ends_with("· Front door"),
+        photos[0].text.ends_with(" UTC · Front door (Lobby)"),
         "{}",
         photos[0].text
     );
@@ -421,8 +283,11 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     assert_eq!(name, format!("alerts_{today}_{today}.xlsx"));
     let rows = sheet(&bytes, "Alerts");
     assert_eq!(rows.len(), 2, "header and one alert: {rows:?}");
+    assert_eq!(rows[1][1], Data::Float(1.0), "the day's first alert");
     assert_eq!(rows[1][2], Data::String("Ana".into()));
-    assert_eq!(rows[1][6], Data::String("OPEN".into()));
+    assert_eq!(rows[1][3], Data::String("C-ana".into()));
+    assert_eq!(rows[1][7], Data::String("Open".into()));
+    assert_eq!(rows[1][8], Data::String("Left during work hours".into()));
 
     // The finished menu's button again: refused at once, nothing sent twice.
     let before = tg.messages(CHAT_A).len();
@@ -444,16 +309,17 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     tg.press(
         CHAT_A,
         cameras.message_id.unwrap(),
-        &cameras.button("Front door"),
+        &cameras.button("Front door (Lobby)"),
     );
     let preview = tg.nth_message(CHAT_A, before + 3).await;
     assert_eq!(preview.method, "sendPhoto");
     assert_eq!(preview.file.as_ref().unwrap().1, b"LIVE-JPEG");
     assert!(
-        preview.text.starts_with("📷 Front door — "),
+        preview.text.starts_with("📷 Front door (Lobby) — "),
         "{}",
         preview.text
     );
+    assert!(preview.text.ends_with(" UTC"), "{}", preview.text);
 
     // /export_data of one employee's attendance over a week.
     tg.say(CHAT_A, "/export_data");
@@ -461,7 +327,7 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     let id = menu.message_id.unwrap();
     tg.press(CHAT_A, id, &menu.button("Attendance"));
     let who = tg.nth_message(CHAT_A, before + 5).await;
-    tg.press(CHAT_A, id, &who.button("Ana"));
+    tg.press(CHAT_A, id, &who.button("Ana (C-ana)"));
     let ranges = tg.nth_message(CHAT_A, before + 6).await;
     tg.press(CHAT_A, id, &ranges.button("Last 7 days"));
     let document = tg.nth_message(CHAT_A, before + 8).await;
@@ -472,15 +338,17 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     );
     let rows = sheet(&document.file.as_ref().unwrap().1, "Attendance");
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!(rows[1][3], Data::String("Ana".into()));
-    assert_eq!(rows[1][6], Data::String("Front door".into()));
+    assert_eq!(rows[1][1], Data::String("Ana".into()));
+    assert_eq!(rows[1][2], Data::String("C-ana".into()));
+    assert_eq!(rows[1][5], Data::String("Front door".into()));
+    assert_eq!(rows[1][8], Data::String("Camera".into()));
 
     // A chat outside the allow-list cannot press buttons either.
     tg.press(STRANGER, id, &menu.button("Alerts"));
     tg.wait_for("the stranger refused", |calls| {
         calls
             .iter()
-            .any(|c| c.method == "answerCallbackQuery" && c.text.contains("may not use"))
+            .any(|c| c.method == "answerCallbackQuery" && c.text.contains("private"))
     })
     .await;
 
@@ -498,60 +366,4 @@ async fn menus_work_in_two_chats_at_once_and_survive_a_restart() {
     assert_eq!(answered.len(), 12, "{answered:?}");
     bot.stop().await;
     w.test.finish().await;
-}
-
-#[tokio::test]
-async fn a_push_that_telegram_did_not_take_is_sent_after_a_restart_once() {
-    let w = World::new().await;
-    w.enrol("ana", "Ana").await;
-    w.add_camera("door", "Front door").await;
-    let bot = w.start_bot();
-    w.tg.say(CHAT_A, "/start");
-    w.tg.nth_message(CHAT_A, 1).await;
-
-    w.tg.outage(true);
-    w.seen("ana", Utc::now(), None).await;
-    w.tg.wait_for("a failed push attempt", |_| w.tg.failed_sends() > 0)
-        .await;
-    assert_eq!(w.pending_deliveries().await, 1, "recorded before sending");
-    bot.stop().await;
-    w.tg.outage(false);
-
-    let bot = w.start_bot();
-    w.tg.wait_for("the push", |_| pushes(&w.tg, CHAT_A).len() == 1)
-        .await;
-    settle().await;
-    assert_eq!(pushes(&w.tg, CHAT_A).len(), 1);
-    assert_eq!(w.pending_deliveries().await, 0);
-    bot.stop().await;
-    w.test.finish().await;
-}
-
-#[tokio::test]
-async fn a_refused_token_stops_the_bot_without_leaking_it() {
-    let w = World::new().await;
-    let settings = BotSettings {
-        allowed_chats: vec![CHAT_A],
-        api_url: Some(w.tg.url.clone()),
-        ..BotSettings::default()
-    };
-    let wrong = "999:wrong-secret-token";
-    let error = facewatch_bot::run(
-        settings,
-        wrong.into(),
-        w.test.db.pool.clone(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(error.contains("refused the bot token"), "{error}");
-    assert!(!error.contains("wrong-secret-token"), "{error}");
-    w.test.finish().await;
-}
-
-fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<Data>> {
-    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec())).unwrap();
-    let range = book.worksheet_range(name).unwrap();
-    range.rows().map(<[Data]>::to_vec).collect()
 }

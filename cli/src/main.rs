@@ -151,10 +151,7 @@ async fn main() -> anyhow::Result<()> {
             let token = std::env::var("TELEGRAM_BOT_TOKEN").context("set TELEGRAM_BOT_TOKEN")?;
             let mut bot = settings.bot.clone();
             bot.data_dir = settings.data_dir.clone();
-            facewatch_bot::run(bot, token, pool, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            facewatch_bot::run(bot, token, pool, stop_signal()).await?;
         }
         Command::User {
             command: UserCommand::Add { username, role },
@@ -412,4 +409,19 @@ async fn serve(
 /// A database URL without its password, for error messages.
 fn redacted(url: &str) -> String {
     facewatch_domain::camera::redact_url(url)
+}
+
+/// Ctrl-C, or SIGTERM (systemd, `docker stop`): the bot then finishes or hands over the work in
+/// progress instead of dying mid-upload.
+async fn stop_signal() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

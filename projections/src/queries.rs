@@ -55,8 +55,14 @@ pub struct AttendanceView {
 #[derive(Debug, Clone, Serialize, FromRow)]
 pub struct AlertView {
     pub id: i64,
+    /// The local day (in the time zone of the schedule it was judged with) it was raised on.
+    pub day: NaiveDate,
+    /// 1, 2, 3… in the order the alerts of `day` were raised: what a person calls it
+    /// ("alert 3 of the 25th"); `id` is a log position.
+    pub day_number: i64,
     pub employee_id: String,
     pub employee_name: String,
+    pub employee_code: String,
     pub camera_id: String,
     pub camera_name: Option<String>,
     pub raised_at: DateTime<Utc>,
@@ -185,10 +191,19 @@ pub async fn attendance(
     .await
 }
 
-const ALERT_SELECT: &str = "SELECT a.id, a.employee_id, e.name AS employee_name, a.camera_id,
+/// Alerts with their per-day number: the day is local to the schedule stored with each alert, so
+/// a later time-zone change never renumbers old alerts. The number is counted among the alerts
+/// raised within two days (index `alerts_raised`), not over the whole table.
+const ALERT_SELECT: &str = "SELECT a.id, a.day,
+        (SELECT count(*) FROM alerts b
+         WHERE b.raised_at > a.raised_at - interval '2 days' AND b.raised_at <= a.raised_at + interval '2 days'
+           AND (b.raised_at AT TIME ZONE (b.schedule->>'timezone'))::date = a.day
+           AND b.id <= a.id) AS day_number,
+        a.employee_id, e.name AS employee_name, e.code AS employee_code, a.camera_id,
         c.name AS camera_name, a.raised_at, a.detected_at, a.resolved_at, a.reason,
         a.schedule_effective_at, a.schedule
-    FROM alerts a JOIN employees e ON e.id = a.employee_id LEFT JOIN cameras c ON c.id = a.camera_id";
+    FROM (SELECT *, (raised_at AT TIME ZONE (schedule->>'timezone'))::date AS day FROM alerts) a
+    JOIN employees e ON e.id = a.employee_id LEFT JOIN cameras c ON c.id = a.camera_id";
 
 /// Alerts raised in `[from, to)`, optionally for one employee and/or only open ones.
 pub async fn alerts(

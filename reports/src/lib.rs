@@ -8,6 +8,7 @@
 //! so that users can sort, filter and compute with them (text cells would defeat that).
 //! Excel has no notion of time zones, which is why the zone is named on the "Info" sheet.
 
+pub mod labels;
 mod rows;
 
 use std::collections::BTreeSet;
@@ -17,7 +18,10 @@ use chrono_tz::Tz;
 use rust_xlsxwriter::{ColNum, DocProperties, Format, RowNum, Workbook, XlsxError};
 use serde::{Deserialize, Serialize};
 
+pub use labels::{label, Labels, ENGLISH};
 pub use rows::schedule_context;
+
+use labels::ENGLISH as L;
 
 /// Longest range (inclusive days) a report may cover: one (leap) year keeps files and
 /// queries bounded.
@@ -70,20 +74,27 @@ pub struct AttendanceReportRow {
     pub first_in_camera: Option<String>,
     pub last_out: Option<DateTime<Utc>>,
     pub last_out_camera: Option<String>,
-    /// `AUTO` | `MANUAL` | `SYSTEM`.
+    /// `AUTO` | `MANUAL` | `SYSTEM` (the sheet shows [`label`]s).
     pub entry_type: String,
+    /// Why a manual correction was made; empty for automatic rows.
+    pub note: String,
 }
 
 /// One alert of the alerts report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlertReportRow {
+    /// Log position (kept for API clients; the sheet shows `day` and `day_number`).
     pub alert_id: i64,
+    /// Local day it was raised on, and its number among that day's alerts.
+    pub day: NaiveDate,
+    pub day_number: i64,
     pub employee_id: String,
     pub employee_name: String,
+    pub employee_code: String,
     pub camera: Option<String>,
     pub raised_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
-    /// `OPEN` | `RESOLVED`.
+    /// `OPEN` | `RESOLVED` (the sheet shows [`label`]s).
     pub status: String,
     pub reason: String,
     /// Human-readable schedule that was in force when the alert was raised.
@@ -142,16 +153,16 @@ pub fn attendance_xlsx(
     tz: Tz,
 ) -> Result<Vec<u8>, ReportError> {
     const COLUMNS: &[Column<AttendanceReportRow>] = &[
-        Column::new("Day", |r| Cell::Date(r.day)),
-        Column::new("Employee ID", |r| Cell::Text(&r.employee_id)),
-        Column::new("Employee code", |r| Cell::Text(&r.employee_code)),
-        Column::new("Employee name", |r| Cell::Text(&r.employee_name)),
-        Column::new("Department", |r| Cell::Text(&r.department)),
-        Column::new("First in", |r| Cell::time(r.first_in)),
-        Column::new("First in camera", |r| Cell::text(&r.first_in_camera)),
-        Column::new("Last out", |r| Cell::time(r.last_out)),
-        Column::new("Last out camera", |r| Cell::text(&r.last_out_camera)),
-        Column::new("Entry type", |r| Cell::Text(&r.entry_type)),
+        Column::new(L.day, |r| Cell::Date(r.day)),
+        Column::new(L.employee, |r| Cell::Text(&r.employee_name)),
+        Column::new(L.code, |r| Cell::Text(&r.employee_code)),
+        Column::new(L.department, |r| Cell::Text(&r.department)),
+        Column::new(L.first_in, |r| Cell::time(r.first_in)),
+        Column::new(L.first_in_camera, |r| Cell::text(&r.first_in_camera)),
+        Column::new(L.last_out, |r| Cell::time(r.last_out)),
+        Column::new(L.last_out_camera, |r| Cell::text(&r.last_out_camera)),
+        Column::new(L.entry_type, |r| Cell::Text(L.label(&r.entry_type))),
+        Column::new(L.note, |r| Cell::non_empty(&r.note)),
     ];
     build(
         "Attendance report",
@@ -171,16 +182,17 @@ pub fn alerts_xlsx(
     tz: Tz,
 ) -> Result<Vec<u8>, ReportError> {
     const COLUMNS: &[Column<AlertReportRow>] = &[
-        // i64 → f64 is exact for ids below 2^53, far beyond any realistic alert count.
-        Column::new("Alert ID", |r| Cell::Number(r.alert_id as f64)),
-        Column::new("Employee ID", |r| Cell::Text(&r.employee_id)),
-        Column::new("Employee name", |r| Cell::Text(&r.employee_name)),
-        Column::new("Camera", |r| Cell::text(&r.camera)),
-        Column::new("Raised at", |r| Cell::Time(r.raised_at)),
-        Column::new("Resolved at", |r| Cell::time(r.resolved_at)),
-        Column::new("Status", |r| Cell::Text(&r.status)),
-        Column::new("Reason", |r| Cell::Text(&r.reason)),
-        Column::new("Schedule", |r| Cell::Text(&r.schedule_context)),
+        Column::new(L.day, |r| Cell::Date(r.day)),
+        // i64 → f64 is exact far beyond any day's alert count.
+        Column::new(L.number, |r| Cell::Number(r.day_number as f64)),
+        Column::new(L.employee, |r| Cell::Text(&r.employee_name)),
+        Column::new(L.code, |r| Cell::Text(&r.employee_code)),
+        Column::new(L.camera, |r| Cell::text(&r.camera)),
+        Column::new(L.raised_at, |r| Cell::Time(r.raised_at)),
+        Column::new(L.resolved_at, |r| Cell::time(r.resolved_at)),
+        Column::new(L.status, |r| Cell::Text(L.label(&r.status))),
+        Column::new(L.reason, |r| Cell::Text(L.label(&r.reason))),
+        Column::new(L.schedule, |r| Cell::Text(&r.schedule_context)),
     ];
     build("Alerts report", ALERTS_SHEET, COLUMNS, rows, filter, tz)
 }
@@ -198,6 +210,14 @@ enum Cell<'a> {
 impl<'a> Cell<'a> {
     fn text(value: &'a Option<String>) -> Self {
         value.as_deref().map_or(Cell::Empty, Cell::Text)
+    }
+
+    fn non_empty(value: &'a str) -> Self {
+        if value.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(value)
+        }
     }
 
     fn time(value: Option<DateTime<Utc>>) -> Self {

@@ -20,6 +20,7 @@ impl From<&AttendanceView> for AttendanceReportRow {
             last_out: v.last_out,
             last_out_camera: v.last_out_camera.clone(),
             entry_type: v.entry_type.clone(),
+            note: v.note.clone(),
         }
     }
 }
@@ -28,8 +29,11 @@ impl From<&AlertView> for AlertReportRow {
     fn from(v: &AlertView) -> Self {
         Self {
             alert_id: v.id,
+            day: v.day,
+            day_number: v.day_number,
             employee_id: v.employee_id.clone(),
             employee_name: v.employee_name.clone(),
+            employee_code: v.employee_code.clone(),
             // A removed camera keeps its id in the alert.
             camera: Some(v.camera_name.clone().unwrap_or_else(|| v.camera_id.clone())),
             raised_at: v.raised_at,

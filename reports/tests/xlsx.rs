@@ -14,15 +14,15 @@ use facewatch_reports::{
 
 const ATTENDANCE_HEADER: [&str; 10] = [
     "Day",
-    "Employee ID",
-    "Employee code",
-    "Employee name",
+    "Employee",
+    "Code",
     "Department",
     "First in",
     "First in camera",
     "Last out",
     "Last out camera",
     "Entry type",
+    "Note",
 ];
 
 fn day(s: &str) -> NaiveDate {
@@ -58,6 +58,7 @@ fn attendance_rows() -> Vec<AttendanceReportRow> {
             last_out: Some(utc("2026-11-02T17:05:00Z")),
             last_out_camera: Some("Back door".into()),
             entry_type: "AUTO".into(),
+            note: String::new(),
         },
         // Still inside: no last-out, no cameras.
         AttendanceReportRow {
@@ -71,6 +72,7 @@ fn attendance_rows() -> Vec<AttendanceReportRow> {
             last_out: None,
             last_out_camera: None,
             entry_type: "MANUAL".into(),
+            note: "forgot badge".into(),
         },
         // Leaves after local midnight: the time-zone shift moves the date too.
         AttendanceReportRow {
@@ -84,6 +86,7 @@ fn attendance_rows() -> Vec<AttendanceReportRow> {
             last_out: Some(utc("2026-11-03T23:30:00Z")),
             last_out_camera: Some("Gate".into()),
             entry_type: "SYSTEM".into(),
+            note: String::new(),
         },
     ]
 }
@@ -144,31 +147,32 @@ fn attendance_cells_round_trip_with_real_dates_in_the_report_zone() {
     assert_eq!(range.height() - 1, 3, "one row per report row");
     assert_eq!(range.width(), ATTENDANCE_HEADER.len());
 
-    // Row 1: everything present; Berlin is UTC+1 in November.
+    // Row 1: everything present; Berlin is UTC+1 in November. Names and words, no ids or codes.
     assert_eq!(datetime(&range, 1, 0).date(), day("2026-11-02"));
-    assert_eq!(text(&range, 1, 1), "emp-1");
+    assert_eq!(text(&range, 1, 1), "Alice Example");
     assert_eq!(text(&range, 1, 2), "E001");
-    assert_eq!(text(&range, 1, 3), "Alice Example");
-    assert_eq!(text(&range, 1, 4), "Engineering");
-    assert_eq!(datetime(&range, 1, 5), local("2026-11-02 08:58:30"));
-    assert_eq!(text(&range, 1, 6), "Front door");
-    assert_eq!(datetime(&range, 1, 7), local("2026-11-02 18:05:00"));
-    assert_eq!(text(&range, 1, 8), "Back door");
-    assert_eq!(text(&range, 1, 9), "AUTO");
+    assert_eq!(text(&range, 1, 3), "Engineering");
+    assert_eq!(datetime(&range, 1, 4), local("2026-11-02 08:58:30"));
+    assert_eq!(text(&range, 1, 5), "Front door");
+    assert_eq!(datetime(&range, 1, 6), local("2026-11-02 18:05:00"));
+    assert_eq!(text(&range, 1, 7), "Back door");
+    assert_eq!(text(&range, 1, 8), "Camera");
+    assert!(is_empty(&range, 1, 9), "no note on an automatic row");
 
     // Row 2: missing last-out and cameras are blank cells, not "" or 0.
-    assert_eq!(text(&range, 2, 3), "Zoë Müller");
-    assert_eq!(datetime(&range, 2, 5), local("2026-11-02 09:10:00"));
+    assert_eq!(text(&range, 2, 1), "Zoë Müller");
+    assert_eq!(datetime(&range, 2, 4), local("2026-11-02 09:10:00"));
+    assert!(is_empty(&range, 2, 5));
     assert!(is_empty(&range, 2, 6));
     assert!(is_empty(&range, 2, 7));
-    assert!(is_empty(&range, 2, 8));
-    assert_eq!(text(&range, 2, 9), "MANUAL");
+    assert_eq!(text(&range, 2, 8), "Manual correction");
+    assert_eq!(text(&range, 2, 9), "forgot badge");
 
     // Row 3: 23:30 UTC is already the next local day.
     assert_eq!(datetime(&range, 3, 0).date(), day("2026-11-03"));
-    assert!(is_empty(&range, 3, 5));
-    assert_eq!(datetime(&range, 3, 7), local("2026-11-04 00:30:00"));
-    assert_eq!(text(&range, 3, 9), "SYSTEM");
+    assert!(is_empty(&range, 3, 4));
+    assert_eq!(datetime(&range, 3, 6), local("2026-11-04 00:30:00"));
+    assert_eq!(text(&range, 3, 8), "System correction");
 
     let info = sheet(&bytes, INFO_SHEET);
     assert_eq!(text(&info, 0, 0), "Attendance report");
@@ -187,19 +191,25 @@ fn alerts_cells_round_trip() {
     let rows = vec![
         AlertReportRow {
             alert_id: 17,
+            day: day("2026-11-02"),
+            day_number: 1,
             employee_id: "emp-1".into(),
             employee_name: "Alice Example".into(),
+            employee_code: "E001".into(),
             camera: Some("Front door".into()),
             raised_at: utc("2026-11-02T04:00:00Z"),
             resolved_at: Some(utc("2026-11-02T04:45:10Z")),
             status: "RESOLVED".into(),
-            reason: "Late arrival".into(),
+            reason: "EXIT_DURING_WORK_HOURS".into(),
             schedule_context: "Mon–Fri 09:00–18:00".into(),
         },
         AlertReportRow {
             alert_id: 18,
+            day: day("2026-11-04"),
+            day_number: 2,
             employee_id: "emp-2".into(),
             employee_name: "Bob".into(),
+            employee_code: "E002".into(),
             camera: None,
             raised_at: utc("2026-11-03T20:00:00Z"),
             resolved_at: None,
@@ -220,9 +230,10 @@ fn alerts_cells_round_trip() {
     assert_eq!(
         header(&range),
         [
-            "Alert ID",
-            "Employee ID",
-            "Employee name",
+            "Day",
+            "No.",
+            "Employee",
+            "Code",
             "Camera",
             "Raised at",
             "Resolved at",
@@ -232,18 +243,24 @@ fn alerts_cells_round_trip() {
         ]
     );
     assert_eq!(range.height() - 1, 2);
-    assert_eq!(range.get_value((1, 0)), Some(&Data::Float(17.0)));
-    assert_eq!(text(&range, 1, 3), "Front door");
-    assert_eq!(datetime(&range, 1, 4), local("2026-11-02 09:30:00"));
-    assert_eq!(datetime(&range, 1, 5), local("2026-11-02 10:15:10"));
-    assert_eq!(text(&range, 1, 6), "RESOLVED");
-    assert_eq!(text(&range, 1, 8), "Mon–Fri 09:00–18:00");
+    assert_eq!(datetime(&range, 1, 0).date(), day("2026-11-02"));
+    assert_eq!(range.get_value((1, 1)), Some(&Data::Float(1.0)));
+    assert_eq!(text(&range, 1, 2), "Alice Example");
+    assert_eq!(text(&range, 1, 3), "E001");
+    assert_eq!(text(&range, 1, 4), "Front door");
+    assert_eq!(datetime(&range, 1, 5), local("2026-11-02 09:30:00"));
+    assert_eq!(datetime(&range, 1, 6), local("2026-11-02 10:15:10"));
+    assert_eq!(text(&range, 1, 7), "Resolved");
+    assert_eq!(text(&range, 1, 8), "Left during work hours");
+    assert_eq!(text(&range, 1, 9), "Mon–Fri 09:00–18:00");
 
-    assert_eq!(range.get_value((2, 0)), Some(&Data::Float(18.0)));
-    assert!(is_empty(&range, 2, 3));
-    assert_eq!(datetime(&range, 2, 4), local("2026-11-04 01:30:00"));
-    assert!(is_empty(&range, 2, 5));
-    assert_eq!(text(&range, 2, 6), "OPEN");
+    assert_eq!(range.get_value((2, 1)), Some(&Data::Float(2.0)));
+    assert!(is_empty(&range, 2, 4));
+    assert_eq!(datetime(&range, 2, 5), local("2026-11-04 01:30:00"));
+    assert!(is_empty(&range, 2, 6));
+    assert_eq!(text(&range, 2, 7), "Open");
+    // A code without words stays visible as it is.
+    assert_eq!(text(&range, 2, 8), "No check-out");
 
     let info = sheet(&bytes, INFO_SHEET);
     assert_eq!(
@@ -267,10 +284,10 @@ fn header_is_bold_frozen_filtered_and_columns_are_sized() {
         xml.contains(r#"<autoFilter ref="A1:J4"/>"#),
         "autofilter over header + rows"
     );
-    // Autofit sized the text columns from their longest value ("Employee name" header vs
-    // "Alice Example"), and the date-time columns are wide enough for "yyyy-mm-dd hh:mm:ss".
-    assert!(column_width(&xml, 4) > 12.0, "{xml}");
-    for time_col in [6, 8] {
+    // Autofit sized the text columns from their longest value ("Alice Example"), and the
+    // date-time columns are wide enough for "yyyy-mm-dd hh:mm:ss".
+    assert!(column_width(&xml, 2) > 12.0, "{xml}");
+    for time_col in [5, 7] {
         assert!(column_width(&xml, time_col) >= 19.0, "{xml}");
     }
     assert!(
@@ -329,10 +346,10 @@ fn libreoffice_renders_the_expected_csv() {
     let csv = convert_to_csv(&xlsx, dir.path());
     // LibreOffice quotes text cells only, so unquoted times prove they are date cells
     // rendered through the date-time number format.
-    let expected = r#""Day","Employee ID","Employee code","Employee name","Department","First in","First in camera","Last out","Last out camera","Entry type"
-2026-11-02,"emp-1","E001","Alice Example","Engineering",2026-11-02 08:58:30,"Front door",2026-11-02 18:05:00,"Back door","AUTO"
-2026-11-02,"emp-2","E002","Zoë Müller","Sales",2026-11-02 09:10:00,,,,"MANUAL"
-2026-11-03,"emp-3","E003","Smith, John","Ops",,,2026-11-04 00:30:00,"Gate","SYSTEM"
+    let expected = r#""Day","Employee","Code","Department","First in","First in camera","Last out","Last out camera","Entry type","Note"
+2026-11-02,"Alice Example","E001","Engineering",2026-11-02 08:58:30,"Front door",2026-11-02 18:05:00,"Back door","Camera",
+2026-11-02,"Zoë Müller","E002","Sales",2026-11-02 09:10:00,,,,"Manual correction","forgot badge"
+2026-11-03,"Smith, John","E003","Ops",,,2026-11-04 00:30:00,"Gate","System correction",
 "#;
     assert_eq!(csv, expected);
 }
