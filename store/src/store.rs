@@ -226,15 +226,14 @@ impl EventStore {
         let reads = PostgresEventRepository::new(self.pool.clone());
         let snapshot = reads.get_snapshot::<A>(id).await.map_err(store_error)?;
         // A snapshot of an older shape of the aggregate is ignored: the events rebuild it.
-        let (mut aggregate, sequence) = match snapshot.and_then(|s| {
-            Some((
-                serde_json::from_value::<A>(s.aggregate).ok()?,
-                s.current_sequence,
-            ))
-        }) {
-            Some(found) => found,
-            None => (A::default(), 0),
-        };
+        let (mut aggregate, sequence): (A, usize) = snapshot
+            .and_then(|s| {
+                Some((
+                    serde_json::from_value(s.aggregate).ok()?,
+                    s.current_sequence,
+                ))
+            })
+            .unwrap_or_default();
         let tail = reads
             .get_last_events::<A>(id, sequence)
             .await
