@@ -3,45 +3,15 @@
 // the API and watch the presence card and the alert badge change live, download an xlsx, replay.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SHOTS, openBrowser, startFacewatch, waitFor as waitOn } from "./support.mjs";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const BINARY = process.env.E2E_FACEWATCH_BIN ?? join(ROOT, "target/debug/facewatch");
-const PG = process.env.E2E_PG_SERVER ?? "postgres://postgres@127.0.0.1:5432";
-const SHOTS = join(ROOT, "docs/screenshots");
 const ADMIN = "admin";
 const PASSWORD = "e2e-admin-password";
 
-const database = `fw_e2e_${Date.now().toString(36)}_${process.pid}`;
-const dataDir = mkdtempSync(join(tmpdir(), "fw-e2e-"));
 let server, browser, page, base, token;
-let serverLog = "";
-
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function waitFor(what, probe, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- server log ---\n${serverLog.slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = (what, probe, timeoutMs = 60_000) => waitOn(server, what, probe, timeoutMs);
 
 /** The test itself acts as an API client (like a camera pipeline would) with a bearer token. */
 async function gql(query, variables = {}) {
@@ -63,26 +33,14 @@ async function screenshot(name, fullPage = true) {
 }
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(BINARY, ["serve"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: `${PG}/${database}`,
-      FACEWATCH_SERVER__LISTEN: `127.0.0.1:${port}`,
-      FACEWATCH_DATA_DIR: dataDir,
-      FACEWATCH_CAMERAS__ENABLED: "false",
-      FACEWATCH_PRESENCE__PRESENT_TIMEOUT_SEC: "2",
-      FACEWATCH_PRESENCE__ABSENCE_CHECK_INTERVAL_SEC: "1",
-      FACEWATCH_ADMIN_USER: ADMIN,
-      FACEWATCH_ADMIN_PASSWORD: PASSWORD,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  server = await startFacewatch("dashboard", ["serve"], {
+    FACEWATCH_CAMERAS__ENABLED: "false",
+    FACEWATCH_PRESENCE__PRESENT_TIMEOUT_SEC: "2",
+    FACEWATCH_PRESENCE__ABSENCE_CHECK_INTERVAL_SEC: "1",
+    FACEWATCH_ADMIN_USER: ADMIN,
+    FACEWATCH_ADMIN_PASSWORD: PASSWORD,
   });
-  server.stdout.on("data", (d) => (serverLog += d));
-  server.stderr.on("data", (d) => (serverLog += d));
-  await waitFor("the server to listen", async () => (await fetch(`${base}/api/auth/me`)).status === 401);
+  base = server.base;
   const login = await waitFor("the admin to log in", async () => {
     const r = await fetch(`${base}/api/auth/login`, {
       method: "POST",
@@ -92,24 +50,12 @@ before(async () => {
     return r.ok && r.json();
   });
   token = login.token;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-  page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e));
-  mkdirSync(SHOTS, { recursive: true });
+  ({ browser, page } = await openBrowser({ acceptDownloads: true }));
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill("SIGINT");
-    await new Promise((r) => server.once("exit", r));
-  }
-  execFileSync("dropdb", ["--if-exists", "--force", "-h", "127.0.0.1", "-U", "postgres", database]);
-  rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test("dashboard: login, settings, live presence and alerts, reports, audit", async () => {

@@ -4,77 +4,23 @@
 // overlay; a click opens it full screen; the stream refuses a request without a session.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { SHOTS, openBrowser, startFacewatch, waitFor as waitOn } from "./support.mjs";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const BINARY = process.env.E2E_FACEWATCH_BIN ?? join(ROOT, "target/debug/facewatch");
-const PG = process.env.E2E_PG_SERVER ?? "postgres://postgres@127.0.0.1:5432";
-const SHOTS = join(ROOT, "docs/screenshots");
 const PASSWORD = "e2e-live-password";
 
-const database = `fw_e2e_live_${Date.now().toString(36)}_${process.pid}`;
-const dataDir = mkdtempSync(join(tmpdir(), "fw-e2e-live-"));
 let server, browser, page, base;
-let serverLog = "";
-
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function waitFor(what, probe, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- server log ---\n${serverLog.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = (what, probe, timeoutMs = 90_000) => waitOn(server, what, probe, timeoutMs);
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const env = {
-    ...process.env,
-    DATABASE_URL: `${PG}/${database}`,
-    FACEWATCH_SERVER__LISTEN: `127.0.0.1:${port}`,
-    FACEWATCH_DATA_DIR: dataDir,
-    FACEWATCH_ADMIN_PASSWORD: PASSWORD,
-  };
-  delete env.RUST_LOG;
-  server = spawn(BINARY, ["demo"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  server.stdout.on("data", (d) => (serverLog += d));
-  server.stderr.on("data", (d) => (serverLog += d));
-  await waitFor("the demo to listen", async () => (await fetch(`${base}/api/auth/me`)).status === 401);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
-  page.on("pageerror", (e) => console.error("page error:", e));
-  mkdirSync(SHOTS, { recursive: true });
+  server = await startFacewatch("live", ["demo"], { FACEWATCH_ADMIN_PASSWORD: PASSWORD });
+  base = server.base;
+  ({ browser, page } = await openBrowser());
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill("SIGINT");
-    await new Promise((r) => server.once("exit", r));
-  }
-  execFileSync("dropdb", ["--if-exists", "--force", "-h", "127.0.0.1", "-U", "postgres", database]);
-  rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 /** Statistics of the stream <img>'s current picture, drawn into a canvas. */

@@ -1,0 +1,86 @@
+// The one harness of the browser tests: start the real `facewatch` binary (serve or demo) on its
+// own PostgreSQL database and a free port, wait for it, drive headless Debian Chromium, and clean
+// up (process, database, data folder) afterwards. Not a test file itself (node --test runs
+// *.test.mjs only).
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const SHOTS = join(ROOT, "docs/screenshots");
+const BINARY = process.env.E2E_FACEWATCH_BIN ?? join(ROOT, "target/debug/facewatch");
+const PG = process.env.E2E_PG_SERVER ?? "postgres://postgres@127.0.0.1:5432";
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * `facewatch <args>` from the repository root, its own database and data folder, and `env` on
+ * top; resolves once it answers HTTP. `server.log()` is what it printed so far.
+ */
+export async function startFacewatch(name, args, env = {}) {
+  const port = await freePort();
+  const database = `fw_e2e_${name}_${Date.now().toString(36)}_${process.pid}`;
+  const dataDir = mkdtempSync(join(tmpdir(), `fw-e2e-${name}-`));
+  let log = "";
+  const processEnv = {
+    ...process.env,
+    DATABASE_URL: `${PG}/${database}`,
+    FACEWATCH_SERVER__LISTEN: `127.0.0.1:${port}`,
+    FACEWATCH_DATA_DIR: dataDir,
+    ...env,
+  };
+  delete processEnv.RUST_LOG;
+  const child = spawn(BINARY, args, { cwd: ROOT, env: processEnv, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const server = {
+    base: `http://127.0.0.1:${port}`,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGINT");
+        await new Promise((r) => child.once("exit", r));
+      }
+      execFileSync("dropdb", ["--if-exists", "--force", "-h", "127.0.0.1", "-U", "postgres", database]);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  await waitFor(server, `facewatch ${args[0]} to listen`, async () => (await fetch(`${server.base}/api/auth/me`)).status === 401);
+  return server;
+}
+
+/** Polls `probe` until it returns something truthy; fails with the end of the server's log. */
+export async function waitFor(server, what, probe, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- server log ---\n${server.log().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Headless Chromium and a page of `viewport` size. */
+export async function openBrowser(contextOptions = {}) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...contextOptions });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e));
+  mkdirSync(SHOTS, { recursive: true });
+  return { browser, page };
+}
