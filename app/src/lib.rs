@@ -147,12 +147,10 @@ impl App {
         let reached = tokio::time::timeout(self.inner.read_wait, reached)
             .await
             .is_ok_and(|r| r.is_ok());
-        match reached {
-            true => Ok(()),
-            false => {
-                tracing::warn!(position, "read models behind the log: answering 'stored'");
-                Err(AppError::Stored { position })
-            }
+        if !reached {
+            tracing::warn!(position, "read models behind the log: answering 'stored'");
+            return Err(AppError::Stored { position });
         }
+        Ok(())
     }
 }

@@ -43,6 +43,7 @@ export async function startFacewatch(name, args, env = {}) {
   const child = spawn(BINARY, args, { cwd: ROOT, env: processEnv, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
+  child.on("error", (e) => (log += `cannot start ${BINARY}: ${e}\n`));
   const server = {
     base: `http://127.0.0.1:${port}`,
     log: () => log,
