@@ -133,7 +133,9 @@ impl EventStore {
         }
         for attempt in 0..CONFLICT_RETRIES {
             // The cached state may be stale if another process wrote: the append then conflicts.
-            let (mut aggregate, sequence) = match self.cache.get(&stream) {
+            let cached = self.cache.get(&stream);
+            let from_cache = cached.is_some();
+            let (mut aggregate, sequence) = match cached {
                 Some((state, sequence)) => (
                     serde_json::from_value(state).map_err(store_error)?,
                     sequence,
@@ -148,6 +150,12 @@ impl EventStore {
             let events = sink.collect().await;
             let state = serde_json::to_value(&aggregate).map_err(store_error)?;
             if events.is_empty() {
+                // "Nothing to do" decided on a cached state must not hide another process's
+                // events: no append will check it, so look.
+                if from_cache && self.has_events_after::<A>(id, sequence).await? {
+                    self.cache.forget(&stream);
+                    continue;
+                }
                 self.cache.put(stream, state, sequence);
                 return Ok(Outcome::Unchanged);
             }
@@ -215,6 +223,27 @@ impl EventStore {
         let state = serde_json::to_value(&aggregate).map_err(store_error)?;
         self.cache.put(stream, state, sequence);
         Ok(aggregate)
+    }
+
+    async fn has_events_after<A>(
+        &self,
+        id: &str,
+        sequence: usize,
+    ) -> Result<bool, CommandError<A::Error>>
+    where
+        A: Aggregate,
+        A::Error: 'static,
+    {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3)",
+        )
+        .bind(A::TYPE)
+        .bind(id)
+        .bind(sequence as i64)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)
     }
 
     /// The newest snapshot plus the events after it; returns the state and its sequence.

@@ -224,5 +224,40 @@ async fn a_stale_cached_aggregate_is_corrected_by_the_append_check() {
     );
     // And a read-only load sees other processes' events too.
     assert!(second.load::<Presence>("emp-1").await.unwrap().present);
+
+    // A command that would be a no-op on a stale cached state is decided again on the real one.
+    let later = t0() + Duration::seconds(600);
+    let check = |now| PresenceCommand::CheckAbsence {
+        now,
+        timeout_sec: 60,
+    };
+    first
+        .execute::<Presence>("emp-1", check(later), &meta)
+        .await
+        .unwrap();
+    // `second` still caches "present": its check conflicts, is re-decided, and finds the exit.
+    let outcome = second
+        .execute::<Presence>("emp-1", check(later), &meta)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        facewatch_store::Outcome::Unchanged,
+        "already recorded by `first`"
+    );
+    first
+        .execute::<Presence>("emp-1", sighting(later + Duration::seconds(10)), &meta)
+        .await
+        .unwrap();
+    // `second` now caches "absent"; on that state the check is a no-op, but `first` has recorded
+    // a new entry since: the exit must be recorded, not skipped.
+    let outcome = second
+        .execute::<Presence>("emp-1", check(later + Duration::seconds(600)), &meta)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, facewatch_store::Outcome::Stored { .. }),
+        "{outcome:?}"
+    );
     db.drop().await.unwrap();
 }
