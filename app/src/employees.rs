@@ -274,6 +274,7 @@ impl App {
             .await
     }
 
+    /// Reserves `code` for `employee_id`; refused while another employee holds it.
     async fn claim_code(
         &self,
         ctx: &CommandContext,
@@ -285,7 +286,7 @@ impl App {
             employee_id: employee_id.to_string(),
             now: ctx.now(),
         };
-        self.execute::<EmployeeCode>(ctx, step, &code_id(code), claim)
+        self.code_command(ctx, step, code, claim)
             .await
             .map_err(|e| match e {
                 AppError::Invalid(_) => {
@@ -295,6 +296,7 @@ impl App {
             })
     }
 
+    /// Frees `code` if `employee_id` holds it.
     async fn release_code(
         &self,
         ctx: &CommandContext,
@@ -306,7 +308,17 @@ impl App {
             employee_id: employee_id.to_string(),
             now: ctx.now(),
         };
-        self.execute::<EmployeeCode>(ctx, step, &code_id(code), release)
+        self.code_command(ctx, step, code, release).await
+    }
+
+    async fn code_command(
+        &self,
+        ctx: &CommandContext,
+        step: &str,
+        code: &str,
+        command: EmployeeCodeCommand,
+    ) -> Result<Outcome> {
+        self.execute::<EmployeeCode>(ctx, step, &code_id(code), command)
             .await
     }
 }
