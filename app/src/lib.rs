@@ -35,7 +35,6 @@ pub use error::{AppError, Result};
 pub use facewatch_store::Outcome as CommandOutcome;
 pub use presence::{AttendanceCorrection, SightingInput};
 pub use schedule::{DayHoursInput, ScheduleInput};
-pub use users::end_sessions;
 
 /// How long a write waits for the read models by default before answering [`AppError::Stored`].
 pub const DEFAULT_READ_WAIT: Duration = Duration::from_secs(10);

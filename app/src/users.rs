@@ -19,7 +19,7 @@ impl From<PasswordError> for AppError {
 }
 
 /// Ends every session of `username` (after a password change or when disabled).
-pub async fn end_sessions(pool: &PgPool, username: &str) -> Result<u64, sqlx::Error> {
+async fn end_sessions(pool: &PgPool, username: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM public.sessions WHERE username = $1")
         .bind(username)
         .execute(pool)

@@ -77,7 +77,7 @@ impl Default for Settings {
         Self {
             database_url: facewatch_store::DEFAULT_DATABASE_URL.into(),
             database_pool_size: facewatch_store::DEFAULT_POOL_SIZE,
-            read_wait_sec: 10,
+            read_wait_sec: facewatch_app::DEFAULT_READ_WAIT.as_secs() as u32,
             data_dir: PathBuf::from("data"),
             server: ServerSettings {
                 listen: "127.0.0.1:8080".parse().expect("valid constant address"),
