@@ -403,12 +403,16 @@ async fn capture_writer_files_and_captures_endpoint() {
         .join("attendance_captures")
         .join(&day)
         .join(&employee);
-    eventually("first_in.jpg", || {
-        folder.join("first_in.jpg").is_file().then_some(())
-    })
-    .await;
+    // The photo is written first, then meta.json: wait for both.
+    let recorded = |key: &'static str| {
+        let meta = folder.join("meta.json");
+        move || {
+            let meta: Value = serde_json::from_slice(&std::fs::read(&meta).ok()?).ok()?;
+            (!meta[key].is_null()).then_some(())
+        }
+    };
+    eventually("first_in in meta.json", recorded("first_in")).await;
     assert_eq!(std::fs::read(folder.join("first_in.jpg")).unwrap(), entry);
-    assert!(folder.join("meta.json").is_file());
 
     // Leaving: Last Out waits for the delay after the exit.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -422,7 +426,7 @@ async fn capture_writer_files_and_captures_endpoint() {
     let early = server.json(server.get(&url), StatusCode::OK).await;
     assert_eq!(early["last_out"], Value::Null);
     let last_out_path = folder.join("last_out.jpg");
-    eventually("last_out.jpg", || last_out_path.is_file().then_some(())).await;
+    eventually("last_out in meta.json", recorded("last_out")).await;
     assert!(
         Utc::now() >= exit_at + chrono::Duration::seconds(delay as i64),
         "last out written before the delay"
