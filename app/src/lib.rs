@@ -39,6 +39,9 @@ pub use schedule::{DayHoursInput, ScheduleInput};
 /// How long a write waits for the read models by default before answering [`AppError::Stored`].
 pub const DEFAULT_READ_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a rule check may trust this process's memory of an aggregate; see `App::load_for_check`.
+pub const RULE_CHECK_MAX_AGE: Duration = Duration::from_secs(1);
+
 /// The application; cheap to clone.
 #[derive(Clone)]
 pub struct App {
@@ -134,6 +137,22 @@ impl App {
         A::Error: Send + Sync + 'static,
     {
         Ok(self.inner.store.load::<A>(id).await?)
+    }
+
+    /// The state of an aggregate for a rule check on a hot path (is the camera enabled, is the
+    /// employee active): from memory if this process knew it current within [`RULE_CHECK_MAX_AGE`].
+    /// Such a check races with the change it guards against anyway; this only widens the window for
+    /// changes made by another process.
+    async fn load_for_check<A>(&self, id: &str) -> Result<A>
+    where
+        A: Aggregate<Services = ()>,
+        A::Error: Send + Sync + 'static,
+    {
+        Ok(self
+            .inner
+            .store
+            .load_within::<A>(id, RULE_CHECK_MAX_AGE)
+            .await?)
     }
 
     /// Waits until the read models include `outcomes` (bounded): after this, queries show them.

@@ -51,7 +51,7 @@ impl App {
             )));
         }
         self.require_active_employee(&input.employee_id).await?;
-        let camera = self.load::<Camera>(&input.camera_id).await?;
+        let camera = self.load_for_check::<Camera>(&input.camera_id).await?;
         if !camera.exists {
             return Err(AppError::not_found("camera", &input.camera_id));
         }
@@ -133,7 +133,7 @@ impl App {
     }
 
     async fn require_active_employee(&self, id: &str) -> Result<()> {
-        if self.load::<Employee>(id).await?.is_active() {
+        if self.load_for_check::<Employee>(id).await?.is_active() {
             Ok(())
         } else {
             Err(AppError::not_found("active employee", id))

@@ -14,15 +14,40 @@ use facewatch_domain::AnyEvent;
 use facewatch_store::RecordedEvent;
 use sqlx::{PgConnection, Row};
 
+use crate::pending::{LogRow, PendingWrites, Sighting};
 use crate::Change;
 
+/// Applies one event of a batch; `pending` must be flushed before the batch commits.
 pub(crate) async fn apply(
     db: &mut PgConnection,
     rec: &RecordedEvent,
+    pending: &mut PendingWrites,
     changes: &mut Vec<Change>,
 ) -> Result<(), sqlx::Error> {
-    log_event(db, rec).await?;
+    pending.log(log_row(rec));
     let id = rec.aggregate_id.as_str();
+    if let AnyEvent::Presence(PresenceEvent::FaceRecognized {
+        camera_id,
+        at,
+        snapshot_ref,
+        ..
+    }) = &rec.event
+    {
+        pending.sighting(
+            id,
+            Sighting {
+                at: *at,
+                camera_id: camera_id.clone(),
+                snapshot_ref: snapshot_ref.clone(),
+            },
+        );
+        changes.push(Change::Presence {
+            employee_id: id.into(),
+        });
+        return Ok(());
+    }
+    // Every other rule reads or changes rows the pending writes may touch.
+    pending.flush(db).await?;
     match &rec.event {
         AnyEvent::Employee(e) => employee(db, id, e).await?,
         AnyEvent::Camera(e) => camera(db, id, e).await?,
@@ -80,7 +105,7 @@ pub(crate) async fn apply(
     Ok(())
 }
 
-async fn log_event(db: &mut PgConnection, rec: &RecordedEvent) -> Result<(), sqlx::Error> {
+fn log_row(rec: &RecordedEvent) -> LogRow {
     let (employee_id, camera_id) = match &rec.event {
         AnyEvent::Employee(_) => (Some(rec.aggregate_id.clone()), None),
         AnyEvent::Camera(_) => (None, Some(rec.aggregate_id.clone())),
@@ -103,21 +128,19 @@ async fn log_event(db: &mut PgConnection, rec: &RecordedEvent) -> Result<(), sql
     };
     let mut payload = serde_json::to_value(&rec.event).expect("events serialize");
     strip_secrets(&mut payload);
-    sqlx::query("INSERT INTO event_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-        .bind(rec.seq)
-        .bind(rec.event.occurred_at())
-        .bind(rec.recorded_at)
-        .bind(&rec.aggregate_type)
-        .bind(&rec.aggregate_id)
-        .bind(&rec.event_type)
-        .bind(employee_id)
-        .bind(camera_id)
-        .bind(payload)
-        .bind(&rec.actor)
-        .bind(&rec.correlation_id)
-        .execute(db)
-        .await?;
-    Ok(())
+    LogRow {
+        seq: rec.seq,
+        at: rec.event.occurred_at(),
+        recorded_at: rec.recorded_at,
+        aggregate_type: rec.aggregate_type.clone(),
+        aggregate_id: rec.aggregate_id.clone(),
+        event_type: rec.event_type.clone(),
+        employee_id,
+        camera_id,
+        payload,
+        actor: rec.actor.clone(),
+        correlation_id: rec.correlation_id.clone(),
+    }
 }
 
 /// The audit browser is visible to API clients: drop stream URLs (credentials), password hashes and
@@ -313,28 +336,8 @@ async fn presence(
     changes: &mut Vec<Change>,
 ) -> Result<(), sqlx::Error> {
     match e {
-        PresenceEvent::FaceRecognized {
-            camera_id,
-            at,
-            snapshot_ref,
-            ..
-        } => {
-            sqlx::query(
-                "INSERT INTO presence VALUES ($1, false, NULL, $2, $3, $4)
-                 ON CONFLICT (employee_id) DO UPDATE
-                 SET last_seen = $2, camera_id = $3, snapshot_ref = $4
-                 WHERE presence.last_seen <= $2",
-            )
-            .bind(employee_id)
-            .bind(at)
-            .bind(camera_id)
-            .bind(snapshot_ref)
-            .execute(&mut *db)
-            .await?;
-            changes.push(Change::Presence {
-                employee_id: employee_id.into(),
-            });
-        }
+        // Batched by `apply` (see pending.rs).
+        PresenceEvent::FaceRecognized { .. } => {}
         PresenceEvent::EmployeeEntered {
             camera_id,
             at,

@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod changes;
+mod pending;
 pub mod projector;
 pub mod queries;
 pub mod replay;

@@ -11,6 +11,7 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
+use crate::pending::PendingWrites;
 use crate::schema::use_schema;
 use crate::{apply, Change};
 
@@ -82,9 +83,11 @@ impl Projector {
                 return Ok(last);
             };
             let mut changes = Vec::new();
+            let mut pending = PendingWrites::default();
             for event in &events {
-                apply::apply(&mut tx, event, &mut changes).await?;
+                apply::apply(&mut tx, event, &mut pending, &mut changes).await?;
             }
+            pending.flush(&mut tx).await?;
             sqlx::query("UPDATE checkpoint SET last_seq = $1")
                 .bind(newest)
                 .execute(&mut *tx)

@@ -136,9 +136,9 @@ impl EventStore {
             let cached = self.cache.get(&stream);
             let from_cache = cached.is_some();
             let (mut aggregate, sequence) = match cached {
-                Some((state, sequence)) => (
-                    serde_json::from_value(state).map_err(store_error)?,
-                    sequence,
+                Some(cached) => (
+                    serde_json::from_value(cached.state).map_err(store_error)?,
+                    cached.sequence,
                 ),
                 None => self.load_from_database::<A>(id).await?,
             };
@@ -203,20 +203,41 @@ impl EventStore {
         A: Aggregate<Services = ()>,
         A::Error: 'static,
     {
+        self.load_within::<A>(id, Duration::ZERO).await
+    }
+
+    /// Like [`EventStore::load`], but a state this process knew to be current less than `max_age`
+    /// ago is answered from memory, without asking PostgreSQL. This process's own commands keep the
+    /// memory current; only another process's events can be missed, for at most `max_age`. For
+    /// checks that are a race anyway (the camera may be disabled just after the check), on hot paths.
+    pub async fn load_within<A>(
+        &self,
+        id: &str,
+        max_age: Duration,
+    ) -> Result<A, CommandError<A::Error>>
+    where
+        A: Aggregate<Services = ()>,
+        A::Error: 'static,
+    {
         let stream = format!("{}/{id}", A::TYPE);
-        let Some((state, sequence)) = self.cache.get(&stream) else {
+        let Some(cached) = self.cache.get(&stream) else {
             let (aggregate, sequence) = self.load_from_database::<A>(id).await?;
             let state = serde_json::to_value(&aggregate).map_err(store_error)?;
             self.cache.put(stream, state, sequence);
             return Ok(aggregate);
         };
-        let mut aggregate: A = serde_json::from_value(state).map_err(store_error)?;
+        let mut aggregate: A = serde_json::from_value(cached.state).map_err(store_error)?;
+        if cached.current_at.elapsed() < max_age {
+            return Ok(aggregate);
+        }
+        let sequence = cached.sequence;
         let reads = PostgresEventRepository::new(self.pool.clone());
         let tail = reads
             .get_last_events::<A>(id, sequence)
             .await
             .map_err(store_error)?;
         if tail.is_empty() {
+            self.cache.confirm(&stream, sequence);
             return Ok(aggregate);
         }
         let sequence = apply(&mut aggregate, sequence, tail)?;
