@@ -302,4 +302,32 @@ mod tests {
         assert_eq!(ai.models_dir, cwd.join("models"));
         assert!(ai.onnxruntime_library_path().is_absolute());
     }
+
+    #[test]
+    fn the_example_file_loads_and_security_settings_are_validated() {
+        let example = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../config/facewatch.example.toml"
+        ));
+        let settings = Settings::load(Some(example)).unwrap();
+        assert_eq!(
+            settings.cameras.allowed_url_schemes,
+            facewatch_app::DEFAULT_STREAM_SCHEMES.to_vec()
+        );
+        assert_eq!(
+            settings.server.policy().max_body_bytes,
+            HttpPolicy::default().max_body_bytes
+        );
+        let mut bad = Settings::default();
+        bad.server.allowed_origins = vec!["https://fw.example/".into()];
+        assert!(bad.validate().is_err());
+        let mut bad = Settings::default();
+        bad.server.max_upload_bytes = 1024;
+        assert!(bad.validate().is_err());
+        let schemes: Result<CameraSettings, _> = Figment::from(Toml::string(
+            "enabled = true\nai_params_file = \"x\"\nallowed_url_schemes = [\"ftp\"]",
+        ))
+        .extract();
+        assert!(schemes.is_err(), "unknown scheme accepted");
+    }
 }
