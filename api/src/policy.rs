@@ -9,8 +9,8 @@ pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct HttpPolicy {
-    /// Largest request body of every route except the two below, and of a VIEWER's GraphQL
-    /// request.
+    /// Largest request body of every route except the two below, of a VIEWER's GraphQL request
+    /// and of a WebSocket message.
     pub max_body_bytes: usize,
     /// Largest GraphQL request of an ADMIN (an `enrollFacePhoto` carries a photo in base64).
     pub max_graphql_bytes: usize,

@@ -45,8 +45,9 @@ pub async fn graphql_ws(
         .clone();
     // The router's middleware has already checked the token (when there is one).
     let header_token = auth::request_token(&headers);
+    // Photos go over HTTP; a socket's messages are queries and subscriptions.
     upgrade
-        .max_message_size(state.policy().max_graphql_bytes)
+        .max_message_size(state.policy().max_body_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, schema, protocol, state, header_token))
 }
