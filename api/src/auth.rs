@@ -20,6 +20,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+use crate::throttle::ClientAddress;
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "facewatch_session";
@@ -50,7 +51,7 @@ pub async fn session_for_token(pool: &PgPool, token: &str) -> Result<Option<Sess
 }
 
 /// The token a request carries: the bearer header wins over the cookie.
-fn request_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn request_token(headers: &HeaderMap) -> Option<String> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -72,7 +73,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 /// Every `/graphql*` and `/api/*` request needs a session, except logging in. The WebSocket may
 /// instead authenticate in `connection_init` (browsers cannot set headers on a WebSocket), so it is
-/// let through without one and checked by [`ws_init`]. Non-GET `/api/*` calls need the admin role.
+/// let through without one and checked in `connection_init` (see `crate::ws`). Non-GET `/api/*` calls need the admin role.
 pub async fn require_session(
     State(state): State<AppState>,
     mut request: Request,
@@ -115,9 +116,9 @@ pub async fn require_session(
     next.run(request).await
 }
 
-/// `connection_init` for `/graphql/ws` when the upgrade request carried no session.
-pub async fn ws_init(pool: PgPool, payload: serde_json::Value) -> async_graphql::Result<Session> {
-    let token = payload
+/// The token of a `connection_init` payload: `{"token": …}` or `{"Authorization": "Bearer …"}`.
+pub(crate) fn init_token(payload: &serde_json::Value) -> async_graphql::Result<String> {
+    payload
         .get("token")
         .and_then(|t| t.as_str())
         .or_else(|| {
@@ -126,10 +127,18 @@ pub async fn ws_init(pool: PgPool, payload: serde_json::Value) -> async_graphql:
                 .and_then(|t| t.as_str())
                 .and_then(|t| t.strip_prefix("Bearer "))
         })
-        .ok_or_else(|| async_graphql::Error::new("login required"))?;
-    session_for_token(&pool, token)
+        .map(str::to_string)
+        .ok_or_else(|| async_graphql::Error::new("login required"))
+}
+
+/// [`session_for_token`] as a WebSocket's `connection_init` answers it.
+pub(crate) async fn session_for(pool: &PgPool, token: &str) -> async_graphql::Result<Session> {
+    session_for_token(pool, token)
         .await
-        .map_err(|e| async_graphql::Error::new(e.to_string()))?
+        .map_err(|e| {
+            tracing::error!("session lookup failed: {e}");
+            async_graphql::Error::new("internal error, see server log")
+        })?
         .ok_or_else(|| async_graphql::Error::new("login required"))
 }
 
@@ -139,13 +148,34 @@ struct Credentials {
     password: String,
 }
 
+/// `429 Too Many Requests` with the whole seconds to wait in `Retry-After`.
+fn too_many_attempts(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let message = format!("too many failed logins, try again in {seconds} s");
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, seconds.to_string())],
+        Json(json!({ "error": message })),
+    )
+        .into_response()
+}
+
 fn cookie(token: &str, max_age: i64) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
 }
 
 /// Checks a password against the `users` read model. It never projects: a user created a moment
-/// ago is visible as soon as the projector (woken by the append) has applied it.
-async fn login(State(state): State<AppState>, Json(creds): Json<Credentials>) -> Response {
+/// ago is visible as soon as the projector (woken by the append) has applied it. Throttled per
+/// username and client address (`crate::throttle`) before any hashing.
+async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    Json(creds): Json<Credentials>,
+) -> Response {
+    let throttle = state.login_throttle();
+    if let Err(wait) = throttle.check(&creds.username, address) {
+        return too_many_attempts(wait);
+    }
     let user: Result<Option<(String, String)>, _> = sqlx::query_as(
         "SELECT password_hash, role FROM users WHERE username = $1 AND NOT disabled",
     )
@@ -170,8 +200,17 @@ async fn login(State(state): State<AppState>, Json(creds): Json<Credentials>) ->
         .verify(&creds.password, hash.as_deref())
         .await;
     if !ok {
+        if let Some(locked) = throttle.failed(&creds.username, address) {
+            tracing::warn!(
+                username = %creds.username,
+                address = ?address,
+                "failed logins: locked for {}s",
+                locked.as_secs()
+            );
+        }
         return error(StatusCode::UNAUTHORIZED, "invalid username or password");
     }
+    throttle.succeeded(&creds.username);
     let token = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),

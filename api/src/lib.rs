@@ -4,26 +4,33 @@
 pub mod auth;
 pub mod captures_job;
 mod graphql;
+mod guard;
 mod params;
+mod policy;
 mod rest;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod throttle;
+mod ws;
 
 pub use graphql::{build_schema, FacewatchSchema};
+pub use policy::{HttpPolicy, LoginPolicy, MAX_PHOTO_BYTES};
 pub use state::{
     AppState, CameraMonitor, CameraStatus, LiveFrame, LiveFrames, ParamsValidator, SystemHooks,
 };
 
 use std::path::Path;
 
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::HeaderMap;
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use facewatch_domain::user::Role;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
 /// Where `router` finds the built dashboard (`npm --prefix frontend run build`), relative to the
@@ -37,20 +44,46 @@ pub fn router(state: AppState) -> Router {
 
 /// The complete HTTP application; unknown paths get the dashboard's files from `frontend_dir`,
 /// falling back to its `index.html` so that client-side routes survive a reload.
+///
+/// Every request body is bounded ([`HttpPolicy`]): the photo upload by `max_upload_bytes`,
+/// GraphQL by the caller's role (in [`graphql`]), everything else by `max_body_bytes`. Serve it
+/// with `into_make_service_with_connect_info::<SocketAddr>()` so that logins are throttled per
+/// client address.
 pub fn router_with_frontend(state: AppState, frontend_dir: &Path) -> Router {
     let schema = build_schema(state.clone());
+    let policy = state.policy().clone();
     let spa = ServeDir::new(frontend_dir).fallback(ServeFile::new(frontend_dir.join("index.html")));
-    Router::new()
+    let graphql = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
-        .route("/graphql/ws", get(graphql_ws))
-        .with_state(schema)
-        .merge(auth::routes().with_state(state.clone()))
-        .merge(rest::routes().with_state(state.clone()))
+        .route("/graphql/ws", get(ws::graphql_ws))
+        .with_state(schema);
+    let uploads = rest::upload_routes()
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(policy.max_upload_bytes));
+    let small = auth::routes()
+        .merge(rest::routes())
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(policy.max_body_bytes));
+    let [csp, frames, sniff, referrer] = guard::security_headers();
+    Router::new()
+        .merge(graphql)
+        .merge(uploads)
+        .merge(small)
         .fallback_service(spa)
+        // One limit per route, set above; axum's own 2 MiB default would cut photos short.
+        .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             auth::require_session,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            guard::refuse_cross_site,
+        ))
+        .layer(csp)
+        .layer(frames)
+        .layer(sniff)
+        .layer(referrer)
 }
 
 /// What a mutation needs from the HTTP request besides the session: the correlation id of the
@@ -90,64 +123,66 @@ impl RequestMeta {
     }
 }
 
+/// A VIEWER's request is bounded by `max_body_bytes`, an ADMIN's by `max_graphql_bytes` (a
+/// photo in base64): only admins run mutations.
 async fn graphql(
     State(schema): State<FacewatchSchema>,
     Extension(session): Extension<auth::Session>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
+    request: Request,
 ) -> Response {
-    let meta = match RequestMeta::from_headers(&headers) {
+    let meta = match RequestMeta::from_headers(request.headers()) {
         Ok(meta) => meta,
         Err(message) => {
             let body = serde_json::json!({ "error": message });
-            return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
         }
+    };
+    let policy = schema
+        .data::<AppState>()
+        .expect("build_schema always adds the AppState")
+        .policy();
+    let limit = match session.role {
+        Role::Admin => policy.max_graphql_bytes,
+        Role::Viewer => policy.max_body_bytes,
+    };
+    if declared_length(request.headers()).is_some_and(|length| length > limit) {
+        let body =
+            serde_json::json!({ "error": format!("request body is larger than {limit} bytes") });
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+    }
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    let request = match <GraphQLRequest>::from_request(request, &()).await {
+        Ok(request) => request,
+        Err(rejection) => return rejection.into_response(),
     };
     let request = request.into_inner().data(session).data(meta);
     GraphQLResponse::from(schema.execute(request).await).into_response()
 }
 
-/// The upgrade request's session (cookie or bearer) if it had one, else `connection_init`'s token.
-async fn graphql_ws(
-    State(schema): State<FacewatchSchema>,
-    session: Option<Extension<auth::Session>>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let pool = schema
-        .data::<AppState>()
-        .expect("build_schema always adds the AppState")
-        .pool()
-        .clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            let connection = GraphQLWebSocket::new(socket, schema, protocol);
-            match session {
-                Some(Extension(session)) => {
-                    let mut data = async_graphql::Data::default();
-                    data.insert(session);
-                    connection.with_data(data).serve().await
-                }
-                None => {
-                    connection
-                        .on_connection_init(move |payload| async move {
-                            let mut data = async_graphql::Data::default();
-                            data.insert(auth::ws_init(pool, payload).await?);
-                            Ok(data)
-                        })
-                        .serve()
-                        .await
-                }
-            }
-        })
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
+/// GraphiQL loads its scripts and styles from a CDN: its page relaxes the dashboard's policy.
+const GRAPHIQL_CSP: &str =
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
+     style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https:; \
+     font-src 'self' data: https://unpkg.com; connect-src 'self'; frame-ancestors 'none'";
+
 async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
+    (
+        [(header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP)],
+        Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .finish(),
+        ),
     )
 }

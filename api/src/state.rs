@@ -7,6 +7,9 @@ use facewatch_captures::{AttendanceCaptures, CapturePolicy, SnapshotStore};
 use facewatch_projections::Projector;
 use sqlx::PgPool;
 
+use crate::policy::HttpPolicy;
+use crate::throttle::LoginThrottle;
+
 /// What the running process does on operator request (implemented by the camera supervisor).
 pub trait SystemHooks: Send + Sync {
     /// Restart every camera pipeline (e.g. after changing AI parameters).
@@ -81,6 +84,8 @@ struct Inner {
     params_validator: Option<ParamsValidator>,
     hooks: Option<Arc<dyn SystemHooks>>,
     cameras: Option<Arc<dyn CameraMonitor>>,
+    policy: HttpPolicy,
+    login_throttle: LoginThrottle,
 }
 
 impl AppState {
@@ -99,6 +104,8 @@ impl AppState {
                 params_validator: None,
                 hooks: None,
                 cameras: None,
+                login_throttle: LoginThrottle::new(HttpPolicy::default().login),
+                policy: HttpPolicy::default(),
             }),
         }
     }
@@ -135,6 +142,22 @@ impl AppState {
 
     pub fn with_camera_monitor(self, cameras: Arc<dyn CameraMonitor>) -> Self {
         self.edit(|i| i.cameras = Some(cameras))
+    }
+
+    /// Limits, allowed origins, login throttling and WebSocket timings (default: the safe ones).
+    pub fn with_policy(self, policy: HttpPolicy) -> Self {
+        self.edit(|i| {
+            i.login_throttle = LoginThrottle::new(policy.login);
+            i.policy = policy;
+        })
+    }
+
+    pub fn policy(&self) -> &HttpPolicy {
+        &self.inner.policy
+    }
+
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.inner.login_throttle
     }
 
     pub fn camera_monitor(&self) -> Option<&Arc<dyn CameraMonitor>> {

@@ -44,7 +44,8 @@ impl TestServer {
             .expect("bind 127.0.0.1");
         let addr = format!("127.0.0.1:{}", listener.local_addr().expect("bound").port());
         let (stop, mut stopped) = watch::channel(false);
-        let router = crate::router(state.clone());
+        let router = crate::router(state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {

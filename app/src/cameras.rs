@@ -1,6 +1,6 @@
 //! Cameras: add, rename or re-point, enable/disable, remove.
 
-use facewatch_domain::camera::{validate_stream_url, Camera, CameraCommand};
+use facewatch_domain::camera::{validate_stream_url, Camera, CameraCommand, StreamScheme};
 use facewatch_projections::queries::{self, CameraView};
 use serde::Deserialize;
 
@@ -34,6 +34,23 @@ fn checked_camera_id(id: &str) -> Result<&str> {
 }
 
 impl App {
+    /// A stream URL the pipeline can open AND whose scheme this server allows.
+    fn checked_stream_url(&self, url: &str) -> Result<String> {
+        let url = url.trim();
+        validate_stream_url(url).map_err(|e| AppError::invalid(e.to_string()))?;
+        let allowed = self.stream_schemes();
+        match StreamScheme::of_url(url) {
+            Some(scheme) if allowed.contains(&scheme) => Ok(url.to_string()),
+            _ => {
+                let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                Err(AppError::invalid(format!(
+                    "this server accepts only {} camera URLs (cameras.allowed_url_schemes)",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+
     pub async fn camera_view(&self, id: &str) -> Result<CameraView> {
         queries::camera(self.pool(), id)
             .await?
@@ -54,7 +71,7 @@ impl App {
         let add = CameraCommand::Add {
             name: input.name.trim().into(),
             location: input.location.trim().into(),
-            stream_url: input.stream_url.trim().into(),
+            stream_url: self.checked_stream_url(&input.stream_url)?,
             enabled: input.enabled,
             now: ctx.now(),
         };
@@ -73,9 +90,9 @@ impl App {
         location: &str,
         stream_url: Option<&str>,
     ) -> Result<CameraView> {
-        if let Some(url) = stream_url {
-            validate_stream_url(url.trim()).map_err(|e| AppError::invalid(e.to_string()))?;
-        }
+        let stream_url = stream_url
+            .map(|url| self.checked_stream_url(url))
+            .transpose()?;
         let rename = CameraCommand::Rename {
             name: name.trim().into(),
             location: location.trim().into(),
@@ -84,7 +101,7 @@ impl App {
         let mut outcomes = vec![self.execute::<Camera>(ctx, "rename", id, rename).await?];
         if let Some(stream_url) = stream_url {
             let change = CameraCommand::ChangeStreamUrl {
-                stream_url: stream_url.trim().into(),
+                stream_url,
                 now: ctx.now(),
             };
             outcomes.push(

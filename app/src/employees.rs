@@ -20,6 +20,13 @@ pub struct EmployeeInput {
 
 impl EmployeeInput {
     fn profile(&self) -> Result<Profile> {
+        for (what, text) in [
+            ("name", &self.name),
+            ("code", &self.code),
+            ("department", &self.department),
+        ] {
+            crate::input::check_text(what, text)?;
+        }
         let profile = Profile {
             name: self.name.trim().into(),
             code: self.code.trim().into(),

@@ -42,9 +42,32 @@ impl AppError {
         }
     }
 
+    /// Ours, unless the database refused a value the caller sent (see [`refused_value`]).
     pub fn internal(error: impl Into<BoxError>) -> Self {
-        AppError::Internal(error.into())
+        let error = error.into();
+        refused_value(&*error).unwrap_or(AppError::Internal(error))
     }
+}
+
+/// PostgreSQL refused a value the caller sent (SQLSTATE class 22, "data exception": a NUL
+/// character in text, a timestamp out of range, …): the caller's mistake, and nothing was written.
+fn refused_value(error: &(dyn std::error::Error + 'static)) -> Option<AppError> {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(database) = error
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+        {
+            if database.code().is_some_and(|code| code.starts_with("22")) {
+                return Some(AppError::invalid(format!(
+                    "a value cannot be stored: {} (no NUL characters; dates between 4713 BC and 294276 AD)",
+                    database.message()
+                )));
+            }
+        }
+        cause = error.source();
+    }
+    None
 }
 
 impl<E: std::error::Error + Send + Sync + 'static> From<CommandError<E>> for AppError {
@@ -52,13 +75,13 @@ impl<E: std::error::Error + Send + Sync + 'static> From<CommandError<E>> for App
         match error {
             CommandError::Rejected(e) => AppError::Invalid(e.to_string()),
             CommandError::Contention { .. } => AppError::Conflict(error.to_string()),
-            CommandError::Store(_) => AppError::Internal(Box::new(error)),
+            CommandError::Store(_) => AppError::internal(error),
         }
     }
 }
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        AppError::Internal(Box::new(error))
+        AppError::internal(error)
     }
 }

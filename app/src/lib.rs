@@ -12,6 +12,7 @@ mod cameras;
 mod context;
 mod employees;
 mod error;
+mod input;
 mod maintenance;
 pub mod passwords;
 mod presence;
@@ -24,6 +25,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+use facewatch_domain::camera::StreamScheme;
 use facewatch_projections::Projector;
 use facewatch_store::{Aggregate, EventStore, Outcome, PgPool};
 use tokio::sync::watch;
@@ -35,6 +37,9 @@ pub use error::{AppError, Result};
 pub use facewatch_store::Outcome as CommandOutcome;
 pub use presence::{AttendanceCorrection, SightingInput};
 pub use schedule::{DayHoursInput, ScheduleInput};
+
+/// Camera URL schemes accepted unless the server's configuration says otherwise.
+pub const DEFAULT_STREAM_SCHEMES: [StreamScheme; 2] = [StreamScheme::Rtsp, StreamScheme::Rtsps];
 
 /// How long a write waits for the read models by default before answering [`AppError::Stored`].
 pub const DEFAULT_READ_WAIT: Duration = Duration::from_secs(10);
@@ -55,6 +60,7 @@ struct Inner {
     read_wait: Duration,
     embedder: Option<Arc<dyn FaceEmbedder>>,
     passwords: passwords::Passwords,
+    stream_schemes: Vec<StreamScheme>,
 }
 
 impl App {
@@ -68,6 +74,7 @@ impl App {
                 read_wait: DEFAULT_READ_WAIT,
                 embedder: None,
                 passwords: passwords::Passwords::default(),
+                stream_schemes: DEFAULT_STREAM_SCHEMES.to_vec(),
             }),
         }
     }
@@ -86,6 +93,16 @@ impl App {
     /// Face photos can be enrolled once the face models are loaded.
     pub fn with_embedder(self, embedder: Arc<dyn FaceEmbedder>) -> Self {
         self.edit(|i| i.embedder = Some(embedder))
+    }
+
+    /// The camera URL schemes this server accepts (default [`DEFAULT_STREAM_SCHEMES`]): a
+    /// `file://` or internal `http://` source reads the server's own files and network.
+    pub fn with_stream_schemes(self, schemes: Vec<StreamScheme>) -> Self {
+        self.edit(|i| i.stream_schemes = schemes)
+    }
+
+    pub fn stream_schemes(&self) -> &[StreamScheme] {
+        &self.inner.stream_schemes
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -113,6 +130,7 @@ impl App {
         A::Command: Clone,
         A::Error: Send + Sync + 'static,
     {
+        input::check_id(id)?;
         let outcome = self
             .inner
             .store
@@ -136,6 +154,7 @@ impl App {
         A: Aggregate<Services = ()>,
         A::Error: Send + Sync + 'static,
     {
+        input::check_id(id)?;
         Ok(self.inner.store.load::<A>(id).await?)
     }
 

@@ -22,6 +22,9 @@ impl App {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<(i64, i64)> {
+        for day in [from, to].into_iter().flatten() {
+            crate::input::check_day("day", day)?;
+        }
         let window = day_window(self.current_schedule().await?.timezone, from, to)?;
         let (event_rows, alert_rows) =
             queries::count_logs(self.pool(), window.from, window.to).await?;

@@ -9,12 +9,18 @@ use argon2::Argon2;
 use tokio::sync::Semaphore;
 
 /// Shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Fewest different characters in a password (`aaaaaaaaaaaa` is 12 characters and no secret).
+pub const MIN_DISTINCT_CHARS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("password must be at least {MIN_PASSWORD_LEN} characters")]
     TooShort,
+    #[error(
+        "password must use at least {MIN_DISTINCT_CHARS} different characters, not only spaces"
+    )]
+    TooSimple,
     #[error("password hashing failed: {0}")]
     Hash(String),
 }
@@ -49,10 +55,20 @@ impl Passwords {
     /// Hashes computed at once.
     pub const CONCURRENCY: usize = 2;
 
-    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
+    /// The password policy: long enough and not trivially repetitive.
+    pub fn check_policy(password: &str) -> Result<(), PasswordError> {
         if password.chars().count() < MIN_PASSWORD_LEN {
             return Err(PasswordError::TooShort);
         }
+        let distinct: std::collections::HashSet<char> = password.chars().collect();
+        if distinct.len() < MIN_DISTINCT_CHARS || password.trim().is_empty() {
+            return Err(PasswordError::TooSimple);
+        }
+        Ok(())
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        Self::check_policy(password)?;
         let password = password.to_string();
         self.run(move || {
             // uuid v4 comes from the OS CSPRNG: 16 random bytes are a standard-size salt.
@@ -75,7 +91,9 @@ impl Passwords {
         let password = password.to_string();
         let matches = self
             .run(move || {
-                let hash = hash.as_deref().unwrap_or_else(|| decoy_hash());
+                // Made on the first login whoever logs in, so that it never tells them apart.
+                let decoy = decoy_hash();
+                let hash = hash.as_deref().unwrap_or(decoy);
                 PasswordHash::new(hash).is_ok_and(|h| {
                     Argon2::default()
                         .verify_password(password.as_bytes(), &h)
@@ -90,5 +108,28 @@ impl Passwords {
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
         let _permit = self.permits.acquire().await.ok()?;
         tokio::task::spawn_blocking(work).await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_or_repetitive_passwords_are_refused() {
+        for weak in [
+            "aaaaaaaa",
+            "        ",
+            "short-pass1",
+            "aaaaaaaaaaaa",
+            "            ",
+            "abababababab",
+        ] {
+            assert!(
+                Passwords::check_policy(weak).is_err(),
+                "{weak:?} was accepted"
+            );
+        }
+        assert!(Passwords::check_policy("correct horse battery").is_ok());
     }
 }

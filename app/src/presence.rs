@@ -45,6 +45,7 @@ impl App {
     ) -> Result<Outcome> {
         let now = ctx.now();
         let at = input.at.unwrap_or(now);
+        crate::input::check_instant("sighting time", at)?;
         if at > now + Duration::seconds(MAX_CLOCK_SKEW_SEC) {
             return Err(AppError::invalid(format!(
                 "sighting time {at} is in the future"
@@ -79,6 +80,10 @@ impl App {
         ctx: &CommandContext,
         input: AttendanceCorrection,
     ) -> Result<AttendanceView> {
+        crate::input::check_day("day", input.day)?;
+        for at in [input.first_in, input.last_out].into_iter().flatten() {
+            crate::input::check_instant("time", at)?;
+        }
         self.require_active_employee(&input.employee_id).await?;
         let correct = PresenceCommand::CorrectAttendance {
             day: input.day,

@@ -17,6 +17,12 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh database (named after `prefix`), read models installed, projector following.
     pub async fn spawn(prefix: &str) -> Self {
+        Self::spawn_with(prefix, |app| app).await
+    }
+
+    /// As [`TestApp::spawn`], with `configure` applied to the app (e.g. allowing `file://`
+    /// camera URLs as the demo's configuration does).
+    pub async fn spawn_with(prefix: &str, configure: impl FnOnce(App) -> App) -> Self {
         let db = ScratchDatabase::create(prefix)
             .await
             .expect("create a scratch database (is PostgreSQL running on 127.0.0.1:5432?)");
@@ -24,7 +30,10 @@ impl TestApp {
             .await
             .expect("install the read models");
         let projector = Projector::new(db.pool.clone(), READ_SCHEMA);
-        let app = App::new(EventStore::new(db.pool.clone()), projector.clone());
+        let app = configure(App::new(
+            EventStore::new(db.pool.clone()),
+            projector.clone(),
+        ));
         let (stop, mut stopped) = watch::channel(false);
         let projector = tokio::spawn(projector.run(async move {
             let _ = stopped.wait_for(|s| *s).await;

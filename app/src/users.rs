@@ -12,7 +12,9 @@ use crate::{App, AppError, CommandContext, Result};
 impl From<PasswordError> for AppError {
     fn from(error: PasswordError) -> Self {
         match error {
-            PasswordError::TooShort => AppError::invalid(error.to_string()),
+            PasswordError::TooShort | PasswordError::TooSimple => {
+                AppError::invalid(error.to_string())
+            }
             PasswordError::Hash(_) => AppError::internal(error),
         }
     }

@@ -240,7 +240,7 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted() {
     assert!(matches!(refused, Err(AppError::Invalid(_))));
 
     // Two admins disabling each other at once: one of them stays.
-    app.create_user(&cli, "bo", "bo-password", Role::Admin)
+    app.create_user(&cli, "bo", "bo-long-password", Role::Admin)
         .await
         .unwrap();
     let (as_bo, as_ana) = (

@@ -215,7 +215,7 @@ async fn reconcile(vision: &Arc<Vision>, app: &App, running: &mut HashMap<String
             .expect("health map lock")
             .insert(id.clone(), pipeline.health());
         vision.live.start(&id, pipeline.frames());
-        tracing::info!(camera = id, url = %facewatch_inference::redact_url(&url), "camera started");
+        tracing::info!(camera = id, url = %facewatch_domain::redact::redact_url(&url), "camera started");
         running.insert(
             id,
             Running {

@@ -12,6 +12,7 @@ use facewatch_app::testing::TestApp;
 use facewatch_app::{App, CameraInput, CommandContext, EmployeeInput};
 use facewatch_cameras::{supervise, Vision, MODEL_ID};
 use facewatch_captures::SnapshotStore;
+use facewatch_domain::camera::StreamScheme;
 use facewatch_domain::employee::Pose;
 use facewatch_domain::presence::PresenceEvent;
 use facewatch_domain::AnyEvent;
@@ -79,7 +80,11 @@ fn decode(jpeg: &[u8]) -> image::RgbImage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recognitions_from_video_become_events_in_postgres() {
-    let test = TestApp::spawn("fw_cam").await;
+    // The footage is a file: allowed here as the demo's configuration allows it.
+    let test = TestApp::spawn_with("fw_cam", |app| {
+        app.with_stream_schemes(StreamScheme::ALL.to_vec())
+    })
+    .await;
     let (app, admin) = (&test.app, test.admin());
     let data = tempfile::tempdir().unwrap();
     let video = data.path().join("door.mp4");

@@ -8,8 +8,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
+use facewatch_api::{HttpPolicy, LoginPolicy};
+use facewatch_domain::camera::StreamScheme;
 use facewatch_inference::InferenceConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -55,12 +58,57 @@ pub struct CameraSettings {
     pub enabled: bool,
     /// The AI parameters file (see config/ai.example.toml); built-in defaults if it is missing.
     pub ai_params_file: PathBuf,
+    /// Camera URL schemes the API accepts. `file` and `http(s)` let whoever adds a camera make
+    /// the server read its own files and internal web servers: only for demos and tests.
+    pub allowed_url_schemes: Vec<StreamScheme>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub listen: SocketAddr,
+    /// Largest request body (bytes) of every route except GraphQL for admins and photo uploads.
+    pub max_body_bytes: usize,
+    /// Largest GraphQL request of an admin (a base64 photo is 4/3 of its size).
+    pub max_graphql_bytes: usize,
+    /// Largest `POST /api/employees/{id}/face_templates` body (up to three photos).
+    pub max_upload_bytes: usize,
+    /// Origins allowed to send writes and open WebSockets besides the server's own address
+    /// (e.g. the public https:// name behind a reverse proxy that rewrites Host).
+    pub allowed_origins: Vec<String>,
+    /// Behind a reverse proxy: the login throttle takes the client address from the last
+    /// X-Forwarded-For entry.
+    pub trust_forwarded_for: bool,
+    /// Seconds a WebSocket may take to send connection_init.
+    pub ws_init_timeout_sec: u32,
+    /// Seconds between checks of an open WebSocket's session (logout, disabled user, expiry).
+    pub ws_session_check_sec: u32,
+    /// Failed logins of one username before it is locked (5 s, then doubling).
+    pub login_free_failures_per_user: u32,
+    /// Failed logins from one client address before it is locked (5 s, then doubling).
+    pub login_free_failures_per_address: u32,
+    /// The longest lockout, in seconds; failures older than this are forgotten.
+    pub login_max_lockout_sec: u32,
+}
+
+impl ServerSettings {
+    /// What the HTTP server allows clients.
+    pub fn policy(&self) -> HttpPolicy {
+        HttpPolicy {
+            max_body_bytes: self.max_body_bytes,
+            max_graphql_bytes: self.max_graphql_bytes,
+            max_upload_bytes: self.max_upload_bytes,
+            allowed_origins: self.allowed_origins.clone(),
+            ws_init_timeout: Duration::from_secs(self.ws_init_timeout_sec.into()),
+            ws_session_check: Duration::from_secs(self.ws_session_check_sec.into()),
+            trust_forwarded_for: self.trust_forwarded_for,
+            login: LoginPolicy {
+                free_failures_per_user: self.login_free_failures_per_user,
+                free_failures_per_address: self.login_free_failures_per_address,
+                max_lockout: Duration::from_secs(self.login_max_lockout_sec.into()),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,6 +120,25 @@ pub struct PresenceSettings {
     pub absence_check_interval_sec: u32,
 }
 
+impl Default for ServerSettings {
+    fn default() -> Self {
+        let policy = HttpPolicy::default();
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid constant address"),
+            max_body_bytes: policy.max_body_bytes,
+            max_graphql_bytes: policy.max_graphql_bytes,
+            max_upload_bytes: policy.max_upload_bytes,
+            allowed_origins: policy.allowed_origins,
+            trust_forwarded_for: policy.trust_forwarded_for,
+            ws_init_timeout_sec: policy.ws_init_timeout.as_secs() as u32,
+            ws_session_check_sec: policy.ws_session_check.as_secs() as u32,
+            login_free_failures_per_user: policy.login.free_failures_per_user,
+            login_free_failures_per_address: policy.login.free_failures_per_address,
+            login_max_lockout_sec: policy.login.max_lockout.as_secs() as u32,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -79,9 +146,7 @@ impl Default for Settings {
             database_pool_size: facewatch_store::DEFAULT_POOL_SIZE,
             read_wait_sec: facewatch_app::DEFAULT_READ_WAIT.as_secs() as u32,
             data_dir: PathBuf::from("data"),
-            server: ServerSettings {
-                listen: "127.0.0.1:8080".parse().expect("valid constant address"),
-            },
+            server: ServerSettings::default(),
             presence: PresenceSettings {
                 present_timeout_sec: 60,
                 absence_check_interval_sec: 5,
@@ -94,6 +159,7 @@ impl Default for Settings {
             cameras: CameraSettings {
                 enabled: true,
                 ai_params_file: PathBuf::from("config/ai.toml"),
+                allowed_url_schemes: facewatch_app::DEFAULT_STREAM_SCHEMES.to_vec(),
             },
             bot: facewatch_bot::BotSettings::default(),
         }
@@ -147,6 +213,35 @@ impl Settings {
         }
         if self.presence.absence_check_interval_sec == 0 {
             bail!("presence.absence_check_interval_sec must be at least 1");
+        }
+        let server = &self.server;
+        if server.max_body_bytes < 1024 {
+            bail!("server.max_body_bytes must be at least 1024");
+        }
+        if server.max_graphql_bytes < server.max_body_bytes {
+            bail!("server.max_graphql_bytes must be at least server.max_body_bytes");
+        }
+        if server.max_upload_bytes < facewatch_api::MAX_PHOTO_BYTES {
+            bail!(
+                "server.max_upload_bytes must be at least {} (one photo)",
+                facewatch_api::MAX_PHOTO_BYTES
+            );
+        }
+        if server.ws_init_timeout_sec == 0 || server.ws_session_check_sec == 0 {
+            bail!("server.ws_init_timeout_sec and server.ws_session_check_sec must be at least 1");
+        }
+        if server.login_free_failures_per_user == 0
+            || server.login_free_failures_per_address == 0
+            || server.login_max_lockout_sec == 0
+        {
+            bail!("server.login_* settings must be at least 1");
+        }
+        if let Some(origin) = server
+            .allowed_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/'))
+        {
+            bail!("server.allowed_origins: {origin:?} is not an origin like https://host[:port]");
         }
         if !self.database_url.starts_with("postgres://")
             && !self.database_url.starts_with("postgresql://")
@@ -206,5 +301,33 @@ mod tests {
         let ai = load_ai_params(Path::new("no/such/ai.toml")).unwrap();
         assert_eq!(ai.models_dir, cwd.join("models"));
         assert!(ai.onnxruntime_library_path().is_absolute());
+    }
+
+    #[test]
+    fn the_example_file_loads_and_security_settings_are_validated() {
+        let example = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../config/facewatch.example.toml"
+        ));
+        let settings = Settings::load(Some(example)).unwrap();
+        assert_eq!(
+            settings.cameras.allowed_url_schemes,
+            facewatch_app::DEFAULT_STREAM_SCHEMES.to_vec()
+        );
+        assert_eq!(
+            settings.server.policy().max_body_bytes,
+            HttpPolicy::default().max_body_bytes
+        );
+        let mut bad = Settings::default();
+        bad.server.allowed_origins = vec!["https://fw.example/".into()];
+        assert!(bad.validate().is_err());
+        let mut bad = Settings::default();
+        bad.server.max_upload_bytes = 1024;
+        assert!(bad.validate().is_err());
+        let schemes: Result<CameraSettings, _> = Figment::from(Toml::string(
+            "enabled = true\nai_params_file = \"x\"\nallowed_url_schemes = [\"ftp\"]",
+        ))
+        .extract();
+        assert!(schemes.is_err(), "unknown scheme accepted");
     }
 }

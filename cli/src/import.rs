@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use facewatch_app::{App, CameraInput, CommandContext};
-use facewatch_domain::camera::redact_url;
+use facewatch_domain::redact::redact_url;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

@@ -19,6 +19,7 @@ use facewatch_app::absence::{self, AbsencePolicy};
 use facewatch_app::{Actor, App, CommandContext};
 use facewatch_cameras::Vision;
 use facewatch_captures::CapturePolicy;
+use facewatch_domain::camera::StreamScheme;
 use facewatch_domain::user::Role;
 use facewatch_projections::{replay, schema, Projector};
 use facewatch_store::{EventStore, PgPool, READ_SCHEMA};
@@ -201,6 +202,8 @@ async fn main() -> anyhow::Result<()> {
             settings.presence.present_timeout_sec = present_timeout_sec.max(1);
             settings.presence.absence_check_interval_sec = 1;
             settings.attendance.last_out_delay_sec = settings.attendance.last_out_delay_sec.min(5);
+            // The demo camera plays a local file; demo users may add file/HTTP sources too.
+            settings.cameras.allowed_url_schemes = StreamScheme::ALL.to_vec();
             let ai = config::load_ai_params(&settings.cameras.ai_params_file)?;
             let video = demo::ensure_video(&ai, &photos, &settings.data_dir)?;
             let vision = Vision::load(ai, settings.data_dir.clone())?;
@@ -268,7 +271,8 @@ impl Running {
         let projector = Projector::new(pool.clone(), READ_SCHEMA);
         projector.catch_up(None).await?;
         let app = App::new(EventStore::new(pool), projector.clone())
-            .with_read_wait(Duration::from_secs(settings.read_wait_sec.into()));
+            .with_read_wait(Duration::from_secs(settings.read_wait_sec.into()))
+            .with_stream_schemes(settings.cameras.allowed_url_schemes.clone());
         let app = configure(app);
         let (stop, stopped) = watch::channel(false);
         let projector = tokio::spawn(projector.run(until(stopped)));
@@ -346,7 +350,8 @@ async fn serve(
         })
         .with_params_file(&settings.cameras.ai_params_file)
         .with_params_validator(wiring::params_validator())
-        .with_hooks(Arc::new(hooks));
+        .with_hooks(Arc::new(hooks))
+        .with_policy(settings.server.policy());
     if let Some(vision) = &vision {
         state = state.with_camera_monitor(Arc::new(wiring::Cameras(vision.clone())));
     }
@@ -385,10 +390,12 @@ async fn serve(
             None => std::future::pending().await,
         }
     };
-    axum::serve(listener, facewatch_api::router(state))
+    let service =
+        facewatch_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = stop_signal() => {}
                 _ = shutdown_requested.wait_for(|s| *s) => {}
                 _ = stop_after => {}
             }
@@ -408,11 +415,12 @@ async fn serve(
 
 /// A database URL without its password, for error messages.
 fn redacted(url: &str) -> String {
-    facewatch_domain::camera::redact_url(url)
+    facewatch_domain::redact::redact_url(url)
 }
 
-/// Ctrl-C, or SIGTERM (systemd, `docker stop`): the bot then finishes or hands over the work in
-/// progress instead of dying mid-upload.
+/// Ctrl-C, or SIGTERM (systemd, `docker stop`): `serve` then stops the cameras, the jobs and the
+/// projector and closes its sockets; the bot finishes or hands over the work in progress instead
+/// of dying mid-upload.
 async fn stop_signal() {
     #[cfg(unix)]
     if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

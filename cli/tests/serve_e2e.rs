@@ -60,7 +60,11 @@ async fn serve_enrols_from_photos_and_watches_a_camera() {
     let bin = Path::new(env!("CARGO_BIN_EXE_facewatch"));
     let database_url =
         facewatch_store::test_database_url(&support::base_database_url(), "fw_serve");
-    let launch = Launch::serve().with_cameras(&ai_params);
+    // The camera plays a file: allowed by configuration, as for the demo.
+    let launch = Launch::serve().with_cameras(&ai_params).env(
+        "FACEWATCH_CAMERAS__ALLOWED_URL_SCHEMES",
+        "[\"rtsp\", \"file\"]",
+    );
     let (server, client) = Server::launch(bin, launch, &database_url, PASSWORD, WITHIN)
         .await
         .unwrap();

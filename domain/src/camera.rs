@@ -72,15 +72,58 @@ pub enum CameraError {
     Invalid(String),
 }
 
-/// Accepts the stream schemes the pipeline can open: RTSP(S) cameras and file/HTTP sources for demos.
+/// The URL schemes a camera stream may use. Which of them a server accepts is its configuration
+/// (`cameras.allowed_url_schemes`); the log accepts every one the pipeline can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamScheme {
+    Rtsp,
+    Rtsps,
+    Http,
+    Https,
+    File,
+}
+
+impl StreamScheme {
+    pub const ALL: [StreamScheme; 5] = [
+        StreamScheme::Rtsp,
+        StreamScheme::Rtsps,
+        StreamScheme::Http,
+        StreamScheme::Https,
+        StreamScheme::File,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamScheme::Rtsp => "rtsp",
+            StreamScheme::Rtsps => "rtsps",
+            StreamScheme::Http => "http",
+            StreamScheme::Https => "https",
+            StreamScheme::File => "file",
+        }
+    }
+
+    /// The scheme of `url` (case-insensitive), if it is one of these.
+    pub fn of_url(url: &str) -> Option<Self> {
+        let (scheme, _) = url.split_once("://")?;
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(scheme))
+    }
+}
+
+/// Accepts the stream schemes the pipeline can open: RTSP(S) cameras and file/HTTP sources.
 pub fn validate_stream_url(url: &str) -> Result<(), CameraError> {
-    const SCHEMES: [&str; 5] = ["rtsp://", "rtsps://", "file://", "http://", "https://"];
-    if SCHEMES.iter().any(|s| url.starts_with(s)) && url.len() > 8 {
+    if StreamScheme::of_url(url).is_some() && url.len() > 8 {
         Ok(())
     } else {
+        let schemes: Vec<String> = StreamScheme::ALL
+            .iter()
+            .map(|s| format!("{}://", s.as_str()))
+            .collect();
         Err(CameraError::Invalid(format!(
             "stream URL must start with one of {}",
-            SCHEMES.join(", ")
+            schemes.join(", ")
         )))
     }
 }
@@ -229,36 +272,5 @@ mod tests {
             when::<Camera>(removed, on).unwrap_err(),
             CameraError::NotFound
         );
-    }
-}
-
-/// A stream URL safe to show or log: credentials become `***`, the path and query go.
-/// `rtsp://admin:pw@10.0.0.5:554/stream?x=1` → `rtsp://***@10.0.0.5:554/…`
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "<invalid url>".into();
-    };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = match authority.rsplit_once('@') {
-        Some((_, host)) => format!("***@{host}"),
-        None => authority.to_string(),
-    };
-    let tail = if path.is_empty() { "" } else { "/…" };
-    format!("{scheme}://{host}{tail}")
-}
-
-#[cfg(test)]
-mod redact_tests {
-    use super::redact_url;
-
-    #[test]
-    fn credentials_and_paths_never_show() {
-        assert_eq!(
-            redact_url("rtsp://admin:p@ss@10.0.0.5:554/stream?token=x"),
-            "rtsp://***@10.0.0.5:554/…"
-        );
-        assert_eq!(redact_url("rtsp://cam.local"), "rtsp://cam.local");
-        assert_eq!(redact_url("file:///videos/demo.mp4"), "file:///…");
-        assert_eq!(redact_url("nonsense"), "<invalid url>");
     }
 }

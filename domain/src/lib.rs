@@ -13,6 +13,7 @@ pub mod employee_code;
 pub mod event;
 pub mod maintenance;
 pub mod presence;
+pub mod redact;
 pub mod schedule;
 pub mod user;
 

@@ -49,4 +49,4 @@ pub use pipeline::{
     AnalysedFrame, CameraPipeline, FaceLabel, FaceOverlay, FrameFeed, PipelineError, Recognition,
 };
 pub use quality::{QualityGate, QualityIssue};
-pub use video::{redact_url, CameraHealth, StreamState, VideoError};
+pub use video::{CameraHealth, StreamState, VideoError};

@@ -10,7 +10,8 @@ use image::RgbImage;
 use tokio::sync::watch;
 
 use crate::config::InferenceConfig;
-use crate::video::{redact_url, VideoError, VideoSource};
+use crate::video::{VideoError, VideoSource};
+use facewatch_domain::redact::redact_url;
 
 /// Whether a camera is delivering frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -24,34 +24,7 @@ use image::RgbImage;
 
 use crate::config::InferenceConfig;
 pub use crate::stream::{supervise, CameraHealth, StopSignal, StreamState};
-
-/// Replaces the user and password of every `scheme://user:pass@host` in
-/// `text` with `***`: `rtsp://admin:secret@10.0.0.5/live` becomes
-/// `rtsp://***@10.0.0.5/live`. Text without credentials is returned as is.
-pub fn redact_url(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find("://") {
-        let (head, tail) = rest.split_at(pos + 3);
-        out.push_str(head);
-        let authority_end = tail
-            .find(|c: char| {
-                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
-            })
-            .unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match authority.rfind('@') {
-            Some(at) => {
-                out.push_str("***");
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    out
-}
+use facewatch_domain::redact::redact_url;
 
 /// Why a stream could not deliver frames. Every text is redacted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -300,25 +273,6 @@ impl Drop for VideoSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_are_redacted() {
-        assert_eq!(
-            redact_url("rtsp://admin:s3cr3t@10.0.0.5:554/stream1"),
-            "rtsp://***@10.0.0.5:554/stream1"
-        );
-        assert_eq!(redact_url("rtsp://user@cam/x"), "rtsp://***@cam/x");
-        assert_eq!(redact_url("rtsp://cam.local/live"), "rtsp://cam.local/live");
-        assert_eq!(redact_url("file:///videos/a.mp4"), "file:///videos/a.mp4");
-        assert_eq!(redact_url("rtsp://u:p@h"), "rtsp://***@h");
-        // A password containing '@' and errors quoting the URL.
-        assert_eq!(redact_url("rtsp://u:p@ss@h/x"), "rtsp://***@h/x");
-        assert_eq!(
-            redact_url("Could not open rtsp://a:b@h1/x and \"rtsp://c:d@h2\"."),
-            "Could not open rtsp://***@h1/x and \"rtsp://***@h2\"."
-        );
-        assert_eq!(redact_url("no url here"), "no url here");
-    }
 
     #[test]
     fn output_size_never_enlarges_and_keeps_aspect() {

@@ -71,6 +71,13 @@ impl EventFeed {
             .await?;
         Ok(head.unwrap_or(0))
     }
+
+    /// How many events the log holds (positions have gaps: a rolled-back append uses one up).
+    pub async fn count(&self) -> Result<i64, FeedError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await?)
+    }
 }
 
 /// Up to `limit` events with `after < position <= until`, oldest first, read on `conn` (e.g. the

@@ -168,6 +168,12 @@ impl Mutation {
         let photo = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|e| bad_input(format!("photoBase64 is not base64: {e}")))?;
+        if photo.len() > crate::MAX_PHOTO_BYTES {
+            return Err(bad_input(format!(
+                "a photo must have at most {} bytes",
+                crate::MAX_PHOTO_BYTES
+            )));
+        }
         let label =
             format!("{:?} photo", facewatch_domain::employee::Pose::from(pose)).to_lowercase();
         let photos = vec![(pose.into(), label, photo)];

@@ -26,6 +26,15 @@ pub fn check_day_range(from: NaiveDate, to: NaiveDate) -> Result<()> {
     Ok(())
 }
 
+/// Rows one `events` field may ask for.
+const MAX_EVENTS: i64 = 5000;
+
+/// The days a range spans, for the complexity of range queries (an inverted or over-long range
+/// is refused by the resolver; it costs the most here).
+fn range_days(from: NaiveDate, to: NaiveDate) -> usize {
+    (to - from).num_days().clamp(0, MAX_RANGE_DAYS) as usize + 1
+}
+
 fn check_time_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<()> {
     if from > to {
         return Err(bad_input(format!(
@@ -90,6 +99,8 @@ impl Query {
     }
 
     /// Attendance for one day, or a range of days (`to` defaults to `from`), optionally one employee.
+    /// Costs its fields once per day of the range (see the complexity limit).
+    #[graphql(complexity = "range_days(from, to.unwrap_or(from)) * child_complexity")]
     async fn attendance(
         &self,
         ctx: &Context<'_>,
@@ -106,7 +117,8 @@ impl Query {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Alerts raised in `[from, to)`.
+    /// Alerts raised in `[from, to)`; costs its fields once per day of the range.
+    #[graphql(complexity = "range_days(from.date_naive(), to.date_naive()) * child_complexity")]
     async fn alerts(
         &self,
         ctx: &Context<'_>,
@@ -129,7 +141,8 @@ impl Query {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// The audit log, newest first.
+    /// The audit log, newest first; costs its fields once per row of `limit`.
+    #[graphql(complexity = "limit.clamp(1, MAX_EVENTS) as usize * child_complexity")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -143,8 +156,10 @@ impl Query {
         if let (Some(from), Some(to)) = (from, to) {
             check_time_range(from, to)?;
         }
-        if !(1..=5000).contains(&limit) {
-            return Err(bad_input("limit must be between 1 and 5000"));
+        if !(1..=MAX_EVENTS).contains(&limit) {
+            return Err(bad_input(format!(
+                "limit must be between 1 and {MAX_EVENTS}"
+            )));
         }
         let filter = EventFilter {
             from,
@@ -173,15 +188,15 @@ impl Query {
 
     async fn system(&self, ctx: &Context<'_>) -> Result<SystemStatus> {
         let state = ctx.data::<AppState>()?;
-        let head = EventFeed::new(state.pool().clone())
-            .head()
+        let stored = EventFeed::new(state.pool().clone())
+            .count()
             .await
             .map_err(internal)?;
         let projected = state.projector().checkpoint().await.map_err(internal)?;
         Ok(SystemStatus {
             started_at: state.started_at(),
             uptime_seconds: (Utc::now() - state.started_at()).num_seconds(),
-            events_stored: head,
+            events_stored: stored,
             projected_up_to: projected,
         })
     }

@@ -2,7 +2,7 @@
 
 use async_graphql::{Enum, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use facewatch_domain::camera::redact_url;
+use facewatch_domain::redact::redact_url;
 use facewatch_domain::schedule::ScheduleSnapshot;
 use facewatch_projections::queries::{
     AlertView, AttendanceView, CameraView, EmployeeView, EventLogEntry,
@@ -121,7 +121,8 @@ pub struct Camera {
     pub name: String,
     pub location: String,
     pub enabled: bool,
-    /// The stream address with credentials and path removed; the real one never leaves the server.
+    /// The stream address without credentials (userinfo, query values, credential path segments:
+    /// `facewatch_domain::redact::redact_url`); the real one never leaves the server.
     pub stream_url_redacted: String,
     /// What kind of source the camera plays (a FILE is a recorded video, played in a loop).
     pub source: CameraSource,
@@ -139,16 +140,12 @@ pub enum CameraSource {
 
 impl CameraSource {
     pub fn of_url(url: &str) -> Self {
-        let scheme = url
-            .split("://")
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match scheme.as_str() {
-            "rtsp" | "rtsps" | "rtspt" => Self::Rtsp,
-            "http" | "https" => Self::Http,
-            "file" => Self::File,
-            _ => Self::Other,
+        use facewatch_domain::camera::StreamScheme;
+        match StreamScheme::of_url(url) {
+            Some(StreamScheme::Rtsp | StreamScheme::Rtsps) => Self::Rtsp,
+            Some(StreamScheme::Http | StreamScheme::Https) => Self::Http,
+            Some(StreamScheme::File) => Self::File,
+            None => Self::Other,
         }
     }
 }
@@ -355,7 +352,7 @@ impl From<EventLogEntry> for EventEntry {
 pub struct SystemStatus {
     pub started_at: DateTime<Utc>,
     pub uptime_seconds: i64,
-    /// Position of the newest event in the log.
+    /// How many events the log holds.
     pub events_stored: i64,
     /// Position the read models have reached.
     pub projected_up_to: i64,

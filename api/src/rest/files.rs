@@ -1,6 +1,8 @@
 //! `GET /api/files/{ref}`: snapshot and attendance photos, by the data-dir-relative reference
 //! stored in events and `meta.json` (authentication is the router's middleware).
 
+use std::path::{Path as StdPath, PathBuf};
+
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +24,7 @@ pub async fn serve(
         .snapshots()
         .resolve(&reference)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    send_file(&path, &reference, "private, max-age=3600").await
+    send_file(&state, &path, &reference, "private, max-age=3600").await
 }
 
 /// `GET /api/cameras/{id}/latest.jpg`: the camera's newest annotated frame (boxes and names), as
@@ -37,14 +39,28 @@ pub async fn latest_frame(
             format!("no frame from camera {camera_id:?} yet"),
         )
     })?;
-    send_file(&path, &camera_id, "no-store").await
+    send_file(&state, &path, &camera_id, "no-store").await
+}
+
+/// The file's real path (symlinks resolved) if it exists and stays inside the data dir: a symlink
+/// planted there must not serve `/etc/shadow`.
+async fn inside_data_dir(state: &AppState, path: &StdPath) -> Option<PathBuf> {
+    let root = tokio::fs::canonicalize(state.data_dir()).await.ok()?;
+    let real = tokio::fs::canonicalize(path).await.ok()?;
+    real.starts_with(&root).then_some(real)
 }
 
 async fn send_file(
-    path: &std::path::Path,
+    state: &AppState,
+    path: &StdPath,
     shown: &str,
     cache: &'static str,
 ) -> ApiResult<Response> {
+    let not_found = || ApiError(StatusCode::NOT_FOUND, format!("no file {shown:?}"));
+    let Some(path) = inside_data_dir(state, path).await else {
+        return Err(not_found());
+    };
+    let path = path.as_path();
     let content_type = match path.extension().and_then(|e| e.to_str()) {
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
@@ -61,10 +77,7 @@ async fn send_file(
             bytes,
         )
             .into_response()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound || path.is_dir() => Err(ApiError(
-            StatusCode::NOT_FOUND,
-            format!("no file {shown:?}"),
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || path.is_dir() => Err(not_found()),
         Err(e) => Err(AppError::internal(format!("read {}: {e}", path.display())).into()),
     }
 }

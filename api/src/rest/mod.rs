@@ -23,7 +23,7 @@ use facewatch_app::{Actor, AppError, CommandContext};
 use crate::auth::Session;
 use crate::{AppState, RequestMeta};
 
-/// Every REST route, paths included (they live under `/api`).
+/// Every REST route but [`upload_routes`], paths included (they live under `/api`).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/cameras", get(people::cameras))
@@ -34,10 +34,6 @@ pub fn routes() -> Router<AppState> {
             get(people::employees).post(people::enroll),
         )
         .route("/api/employees/{id}", delete(people::delete))
-        .route(
-            "/api/employees/{id}/face_templates",
-            post(people::face_templates),
-        )
         .route("/api/report/attendance", get(reports::attendance))
         .route("/api/report/alerts", get(reports::alerts))
         .route(
@@ -56,6 +52,14 @@ pub fn routes() -> Router<AppState> {
             "/api/config/params",
             get(system::get_params).post(system::set_params),
         )
+}
+
+/// The routes that take photos (their bodies get the larger `max_upload_bytes` limit).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/employees/{id}/face_templates",
+        post(people::face_templates),
+    )
 }
 
 /// A failed request: status and a message for the caller.

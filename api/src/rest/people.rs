@@ -3,14 +3,14 @@
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use facewatch_domain::camera::redact_url;
 use facewatch_domain::employee::Pose;
+use facewatch_domain::redact::redact_url;
 use facewatch_projections::queries::{self, CameraView, EmployeeView};
 
 use facewatch_app::{AppError, EmployeeInput, FacePhotos};
 
 use super::{ApiError, ApiResult, Body, Caller};
-use crate::AppState;
+use crate::{AppState, MAX_PHOTO_BYTES};
 
 /// Cameras with their stream URLs' credentials redacted.
 pub async fn cameras(State(state): State<AppState>) -> ApiResult<Json<Vec<CameraView>>> {
@@ -50,9 +50,6 @@ pub async fn delete(
     state.app().delete_employee(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// Largest photo accepted per pose.
-const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
 fn pose(field: &str) -> Option<Pose> {
     match field {

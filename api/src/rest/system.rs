@@ -58,9 +58,8 @@ pub async fn set_params(
     let validate = state
         .params_validator()
         .ok_or_else(|| ApiError::unavailable("no parameter validator is configured"))?;
-    if !params.is_object() {
-        return Err(ApiError::bad_request("parameters must be a JSON object"));
-    }
+    let current = crate::params::ai_params(&state).await?;
+    let params = crate::params::keep_server_only_keys(params, &current["params"])?;
     validate(&params).map_err(|e| ApiError::bad_request(format!("invalid parameters: {e}")))?;
     let text = toml::to_string_pretty(&params)
         .map_err(|e| ApiError::bad_request(format!("parameters cannot be written as TOML: {e}")))?;
