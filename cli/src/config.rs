@@ -32,6 +32,10 @@ pub struct Settings {
     pub attendance: AttendanceSettings,
     pub cameras: CameraSettings,
     pub bot: facewatch_bot::BotSettings,
+    /// Optional: publish to an MQTT broker (see README "MQTT, Home Assistant and webhooks").
+    pub mqtt: Option<facewatch_mqtt::MqttSettings>,
+    /// Optional: signed webhooks.
+    pub webhooks: Option<facewatch_mqtt::WebhookSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +100,8 @@ impl Default for Settings {
                 ai_params_file: PathBuf::from("config/ai.toml"),
             },
             bot: facewatch_bot::BotSettings::default(),
+            mqtt: None,
+            webhooks: None,
         }
     }
 }
@@ -109,12 +115,20 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let settings: Settings = figment
-            // FACEWATCH_ADMIN_* and FACEWATCH_PASSWORD are credentials read by `serve` / `user add`,
-            // FACEWATCH_LOG_FORMAT is read by the logger before the settings: none are settings.
+        let mut settings: Settings = figment
+            // FACEWATCH_ADMIN_*, FACEWATCH_PASSWORD, FACEWATCH_MQTT_PASSWORD and the webhook
+            // secrets are credentials read by `serve` / `user add`, FACEWATCH_LOG_FORMAT is read by
+            // the logger before the settings: none are settings.
             .merge(
                 Env::prefixed("FACEWATCH_")
-                    .ignore(&["admin_password", "admin_user", "password", "log_format"])
+                    .ignore(&[
+                        "admin_password",
+                        "admin_user",
+                        "password",
+                        "log_format",
+                        "mqtt_password",
+                    ])
+                    .filter(|key| !key.as_str().starts_with("webhook_secret"))
                     .split("__"),
             )
             .merge(
@@ -125,6 +139,14 @@ impl Settings {
             .extract()
             .context("invalid configuration")?;
         settings.validate()?;
+        if let Some(mqtt) = &mut settings.mqtt {
+            mqtt.password = std::env::var(facewatch_mqtt::settings::MQTT_PASSWORD_ENV).ok();
+        }
+        if let Some(webhooks) = &mut settings.webhooks {
+            webhooks
+                .validate(|name| std::env::var(name).ok())
+                .context("invalid [webhooks] settings")?;
+        }
         settings.resolve_paths()
     }
 
@@ -147,6 +169,9 @@ impl Settings {
         }
         if self.presence.absence_check_interval_sec == 0 {
             bail!("presence.absence_check_interval_sec must be at least 1");
+        }
+        if let Some(mqtt) = &self.mqtt {
+            mqtt.validate().context("invalid [mqtt] settings")?;
         }
         if !self.database_url.starts_with("postgres://")
             && !self.database_url.starts_with("postgresql://")
@@ -206,5 +231,42 @@ mod tests {
         let ai = load_ai_params(Path::new("no/such/ai.toml")).unwrap();
         assert_eq!(ai.models_dir, cwd.join("models"));
         assert!(ai.onnxruntime_library_path().is_absolute());
+    }
+
+    #[test]
+    fn the_example_config_loads_with_and_without_its_optional_sections() {
+        let example = include_str!("../../config/facewatch.example.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("facewatch.toml");
+        std::fs::write(&file, example).unwrap();
+        let settings = Settings::load(Some(&file)).unwrap();
+        assert!(settings.mqtt.is_none() && settings.webhooks.is_none());
+
+        // Every documented key of the optional sections, turned on.
+        let (base, optional) = example.split_once("# [mqtt]").unwrap();
+        let keys = |line: &str| {
+            let rest = line.strip_prefix("# ")?;
+            let is_key = rest.starts_with('[')
+                || rest
+                    .split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            is_key.then(|| rest.to_string())
+        };
+        let enabled: Vec<String> = std::iter::once("[mqtt]".to_string())
+            .chain(optional.lines().filter_map(keys))
+            .collect();
+        std::fs::write(&file, format!("{base}\n{}\n", enabled.join("\n"))).unwrap();
+        std::env::set_var("FACEWATCH_WEBHOOK_SECRET_OPS", "example-secret");
+        let settings = Settings::load(Some(&file)).unwrap();
+        let mqtt = settings.mqtt.unwrap();
+        assert_eq!(mqtt.topic_prefix, "facewatch");
+        assert_eq!(mqtt.username.as_deref(), Some("facewatch"));
+        let webhooks = settings.webhooks.unwrap();
+        assert_eq!(webhooks.endpoints[0].secret, "example-secret");
+        assert_eq!(webhooks.endpoints[0].events.len(), 2);
+
+        std::fs::write(&file, format!("{base}\n[mqtt]\nurl = \"http://broker\"\n")).unwrap();
+        let error = format!("{:#}", Settings::load(Some(&file)).unwrap_err());
+        assert!(error.contains("mqtt.url"), "{error}");
     }
 }
