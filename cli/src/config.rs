@@ -128,7 +128,11 @@ impl Settings {
                         "log_format",
                         "mqtt_password",
                     ])
-                    .filter(|key| !key.as_str().starts_with("webhook_secret"))
+                    .filter(|key| {
+                        !key.as_str()
+                            .to_ascii_lowercase()
+                            .starts_with("webhook_secret")
+                    })
                     .split("__"),
             )
             .merge(
