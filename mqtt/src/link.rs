@@ -21,6 +21,8 @@ use crate::settings::{BrokerAddress, MqttSettings};
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long the broker may take to acknowledge a batch before it is sent again.
 const ACK_PATIENCE: Duration = Duration::from_secs(10);
+/// How long a clean stop waits for the DISCONNECT to go out.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
 /// Requests queued towards the event loop (a batch of the publisher fits).
 const REQUEST_QUEUE: usize = 256;
 
@@ -64,6 +66,8 @@ pub struct Link {
     gate: Arc<tokio::sync::Mutex<()>>,
     /// The session `online` was last published in.
     announced: Arc<std::sync::atomic::AtomicU64>,
+    /// Tells the connection task to stop (also while it is waiting to reconnect).
+    closing: Arc<watch::Sender<bool>>,
 }
 
 /// A command message received on a subscribed topic.
@@ -96,7 +100,9 @@ impl Link {
         let (client, eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
         let (state_tx, state) = watch::channel(LinkState::default());
         let (incoming_tx, incoming) = mpsc::channel(64);
+        let (closing, closed) = watch::channel(false);
         let driver = Driver {
+            closed,
             client: client.clone(),
             state: state_tx,
             incoming: incoming_tx,
@@ -110,6 +116,7 @@ impl Link {
             status_topic,
             gate: Arc::default(),
             announced: Arc::default(),
+            closing: Arc::new(closing),
         };
         Ok((link, incoming))
     }
@@ -178,6 +185,10 @@ impl Link {
             }
         }
         let _ = self.client.disconnect().await;
+        // The DISCONNECT goes out (bounded wait), then the connection task stops.
+        let mut state = self.state.clone();
+        let _ = tokio::time::timeout(CLOSE_PATIENCE, state.wait_for(|s| !s.connected)).await;
+        self.closing.send_replace(true);
     }
 }
 
@@ -195,6 +206,7 @@ fn tls_config() -> Result<TlsConfiguration, rustls::Error> {
 }
 
 struct Driver {
+    closed: watch::Receiver<bool>,
     client: AsyncClient,
     state: watch::Sender<LinkState>,
     incoming: mpsc::Sender<Incoming>,
@@ -204,11 +216,15 @@ struct Driver {
 
 impl Driver {
     /// Polls the event loop until the client is dropped or disconnects.
-    async fn run(self, mut eventloop: EventLoop) {
+    async fn run(mut self, mut eventloop: EventLoop) {
         let mut failures: u32 = 0;
         let mut unacked: HashSet<u16> = HashSet::new();
         loop {
-            match eventloop.poll().await {
+            let event = tokio::select! {
+                _ = self.closed.wait_for(|closed| *closed) => return,
+                event = eventloop.poll() => event,
+            };
+            match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     if failures > 0 {
                         tracing::info!(broker = self.address, "MQTT broker reachable again");
@@ -267,7 +283,10 @@ impl Driver {
                         );
                     }
                     failures = failures.saturating_add(1);
-                    tokio::time::sleep(pause).await;
+                    tokio::select! {
+                        _ = self.closed.wait_for(|closed| *closed) => return,
+                        () = tokio::time::sleep(pause) => {}
+                    }
                 }
             }
         }

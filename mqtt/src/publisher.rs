@@ -29,6 +29,9 @@ const EVENT_BATCH: i64 = 200;
 const SEND_BATCH: i64 = 100;
 /// Pause before sending again while the broker is unreachable.
 const SEND_RETRY: Duration = Duration::from_secs(1);
+/// At most one comparison of the retained state per this long, however fast events come (every
+/// sighting moves someone's `last_seen`); alerts are planned per event regardless.
+const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -52,6 +55,8 @@ pub struct Publisher {
     /// What `mqtt_retained` holds (this publisher is its only writer).
     retained: HashMap<String, String>,
     last_refresh: Option<Instant>,
+    /// Events arrived since the last comparison of the retained state.
+    stale: bool,
 }
 
 impl Publisher {
@@ -78,6 +83,7 @@ impl Publisher {
             cursor,
             retained,
             last_refresh: None,
+            stale: false,
         })
     }
 
@@ -180,22 +186,26 @@ impl LogFollower for Publisher {
     type Error = PublishError;
 
     async fn step(&mut self) -> Result<Option<Duration>, PublishError> {
-        let new_events = self.plan_events().await?;
-        let refresh_due = self
-            .last_refresh
-            .is_none_or(|at| at.elapsed() >= self.refresh);
-        if new_events || refresh_due {
+        self.stale |= self.plan_events().await?;
+        let since = self.last_refresh.map(|at| at.elapsed());
+        let due = match since {
+            None => true,
+            Some(since) => since >= self.refresh || (self.stale && since >= MIN_REFRESH_GAP),
+        };
+        if due {
             self.refresh_state().await?;
             self.last_refresh = Some(Instant::now());
+            self.stale = false;
         }
         let delivered = self.deliver().await?;
-        let next_refresh = self
-            .refresh
-            .saturating_sub(self.last_refresh.map_or(Duration::ZERO, |at| at.elapsed()));
-        Ok(Some(if delivered {
-            next_refresh
-        } else {
-            next_refresh.min(SEND_RETRY)
-        }))
+        let since = self.last_refresh.map_or(Duration::ZERO, |at| at.elapsed());
+        let mut wait = self.refresh.saturating_sub(since);
+        if self.stale {
+            wait = wait.min(MIN_REFRESH_GAP.saturating_sub(since));
+        }
+        if !delivered {
+            wait = wait.min(SEND_RETRY);
+        }
+        Ok(Some(wait))
     }
 }
