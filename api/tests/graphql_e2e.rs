@@ -500,3 +500,58 @@ async fn login_roles_and_logout() {
     assert_eq!(server.login("vic", "vic-password").await.status(), 401);
     server.finish().await;
 }
+
+#[tokio::test]
+async fn webhook_dead_letters_are_listed_and_sent_again() {
+    let server = Server::start("fw_hooks").await;
+    let db = server.db();
+    // A delivery the webhook publisher gave up on (its retries are tested in mqtt/tests).
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO webhook_deliveries (endpoint, seq, notice_key, event_type, body, status,
+           attempts, last_error, finished_at)
+         VALUES ('ops', 7, 'alert.raised', 'alert.raised', '{\"type\": \"alert.raised\"}', 'DEAD',
+           8, 'answered HTTP 500 Internal Server Error', now()) RETURNING id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let data = server
+        .ok(
+            "{ webhookDeadLetters { id endpoint eventType seq attempts lastError failedAt body } }",
+            json!({}),
+        )
+        .await;
+    let letters = data["webhookDeadLetters"].as_array().unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["id"], id);
+    assert_eq!(letters[0]["endpoint"], "ops");
+    assert_eq!(letters[0]["eventType"], "alert.raised");
+    assert_eq!(letters[0]["attempts"], 8);
+    assert_eq!(letters[0]["body"]["type"], "alert.raised");
+
+    let retried = server
+        .ok(
+            "mutation($id: Int!) { retryWebhookDelivery(id: $id) }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(retried["retryWebhookDelivery"], true);
+    let data = server.ok("{ webhookDeadLetters { id } }", json!({})).await;
+    assert_eq!(data["webhookDeadLetters"], json!([]));
+    let status: String = sqlx::query_scalar("SELECT status FROM webhook_deliveries WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "PENDING");
+    // A second retry of the same id finds no dead letter.
+    let again = server
+        .inner
+        .gql(
+            "mutation($id: Int!) { retryWebhookDelivery(id: $id) }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(again["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    server.finish().await;
+}

@@ -27,6 +27,10 @@ impl Actor {
     pub fn cli() -> Self {
         Self("cli".into())
     }
+    /// A command received over MQTT (`{prefix}/schedule/set`).
+    pub fn mqtt() -> Self {
+        Self("mqtt".into())
+    }
 
     /// Accepts the forms the constructors make.
     pub fn parse(text: &str) -> Result<Self, InvalidActor> {
@@ -156,6 +160,7 @@ mod tests {
             Actor::camera("CAM1"),
             Actor::system("absence-watcher"),
             Actor::cli(),
+            Actor::mqtt(),
         ] {
             assert_eq!(Actor::parse(actor.as_str()), Ok(actor.clone()));
         }

@@ -21,6 +21,7 @@ mod schedule;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

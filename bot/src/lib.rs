@@ -227,6 +227,7 @@ pub(crate) fn describe_actor(actor: Option<&str>) -> Option<String> {
         Some(("camera", id)) => format!("camera {id}"),
         Some(("system", what)) => format!("the system ({what})"),
         _ if actor == "cli" => "the command line".to_owned(),
+        _ if actor == "mqtt" => "an MQTT command".to_owned(),
         _ => actor.to_owned(),
     })
 }
@@ -245,6 +246,7 @@ mod tests {
         assert_eq!(local_time(at, chrono_tz::UTC), "2026-11-25 12:52:29 UTC");
         assert_eq!(describe_actor(Some("user:alice")).unwrap(), "alice");
         assert_eq!(describe_actor(Some("cli")).unwrap(), "the command line");
+        assert_eq!(describe_actor(Some("mqtt")).unwrap(), "an MQTT command");
         assert_eq!(
             describe_actor(Some("system:demo")).unwrap(),
             "the system (demo)"

@@ -14,15 +14,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 use facewatch_domain::presence::PresenceEvent;
 use facewatch_domain::schedule::{Mode, ScheduleEvent, ScheduleSnapshot, TimeRange};
 use facewatch_domain::AnyEvent;
 use facewatch_projections::queries::{self, AlertView};
 use facewatch_projections::Projector;
-use facewatch_store::{RecordedEvent, EVENTS_CHANNEL, READ_SCHEMA};
-use sqlx::postgres::PgListener;
+use facewatch_store::{follow_log, FollowOptions, LogFollower, RecordedEvent, READ_SCHEMA};
 use teloxide::prelude::*;
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
@@ -33,55 +31,33 @@ use crate::{describe_actor, local_time, retry_after, Ctx, RETRY};
 const BATCH: i64 = 200;
 /// Safety net for a missed notification (the listener reconnects silently).
 const IDLE_WAKE: Duration = Duration::from_secs(60);
-/// How often to look whether the projector has reached an event the bot wants to announce.
-const PROJECTOR_WAIT: Duration = Duration::from_millis(100);
-/// Waiting this long for the projector is worth a warning.
-const PROJECTOR_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Plans and sends pushes until `stop` is set (a push being sent is finished first).
 pub(crate) async fn follow(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let projector = Projector::new(ctx.pool.clone(), READ_SCHEMA);
-    let mut listener: Option<PgListener> = None;
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        if listener.is_none() {
-            listener = match PgListener::connect_with(&ctx.pool).await {
-                Ok(mut l) => l.listen(EVENTS_CHANNEL).await.ok().map(|_| l),
-                Err(e) => {
-                    tracing::warn!("bot cannot LISTEN for new events: {e}");
-                    None
-                }
-            };
-        }
-        let mut pause = IDLE_WAKE;
-        if let Err(e) = plan_new_events(&ctx, &projector).await {
-            tracing::error!("bot cannot read new events, retrying: {e:#}");
-            pause = RETRY;
-        }
-        if let Some(wait) = deliver(&ctx).await {
-            pause = pause.min(wait);
-        }
-        let wake = async {
-            match listener.as_mut() {
-                Some(l) => match tokio::time::timeout(pause, l.recv()).await {
-                    Ok(Ok(_)) | Err(_) => true,
-                    Ok(Err(e)) => {
-                        tracing::warn!("bot lost its LISTEN connection: {e}");
-                        false
-                    }
-                },
-                None => {
-                    tokio::time::sleep(RETRY).await;
-                    true
-                }
-            }
-        };
-        tokio::select! {
-            () = crate::stopped(&mut stop) => return,
-            keep = wake => if !keep { listener = None },
-        }
+    let pool = ctx.pool.clone();
+    let options = FollowOptions {
+        name: "bot",
+        idle: IDLE_WAKE,
+        retry: RETRY,
+    };
+    let mut pushes = Pushes { ctx, projector };
+    follow_log(&pool, options, &mut pushes, crate::stopped(&mut stop)).await;
+}
+
+struct Pushes {
+    ctx: Arc<Ctx>,
+    projector: Projector,
+}
+
+impl LogFollower for Pushes {
+    type Error = anyhow::Error;
+
+    async fn step(&mut self) -> anyhow::Result<Option<Duration>> {
+        // Pushes already planned go out even while the log cannot be read.
+        let planned = plan_new_events(&self.ctx, &self.projector).await;
+        let retry = deliver(&self.ctx).await;
+        planned.map(|()| retry)
     }
 }
 
@@ -94,17 +70,7 @@ async fn plan_new_events(ctx: &Ctx, projector: &Projector) -> anyhow::Result<()>
         }
         for event in events {
             // Messages quote names and alert verdicts from the read models.
-            let mut waited = Duration::ZERO;
-            while projector.checkpoint().await? < event.seq {
-                if waited == PROJECTOR_PATIENCE {
-                    tracing::warn!(
-                        seq = event.seq,
-                        "read models are behind the log; is the projector (`facewatch serve`) running?"
-                    );
-                }
-                tokio::time::sleep(PROJECTOR_WAIT).await;
-                waited += PROJECTOR_WAIT;
-            }
+            projector.wait_until_applied(event.seq).await?;
             let pushes = render(ctx, &event).await?;
             tracing::debug!(seq = event.seq, pushes = pushes.len(), "event planned");
             ctx.store.plan(event.seq, &pushes).await?;
@@ -183,25 +149,9 @@ async fn render(ctx: &Ctx, rec: &RecordedEvent) -> anyhow::Result<Vec<(String, S
                 "enter".into(),
                 format!("🟢 ENTER — {name}\n{} · {camera}", local_time(*at, tz)),
             );
-            // An entry resolves every alert of the employee still open at that moment.
-            let until = *at + TimeDelta::milliseconds(1);
-            let alerts = queries::alerts(
-                pool,
-                DateTime::UNIX_EPOCH,
-                until,
-                Some(&rec.aggregate_id),
-                false,
-            )
-            .await?;
-            for alert in alerts
-                .iter()
-                // PostgreSQL keeps microseconds; the event has nanoseconds.
-                .filter(|a| a.id < rec.seq)
-                .filter(|a| {
-                    a.resolved_at
-                        .is_some_and(|r| (r - *at).abs() <= TimeDelta::microseconds(1))
-                })
-            {
+            let resolved =
+                queries::alerts_resolved_by_entry(pool, &rec.aggregate_id, rec.seq, *at).await?;
+            for alert in &resolved {
                 push(
                     format!("alert_resolved:{}", alert.id),
                     format!(

@@ -35,6 +35,10 @@ pub struct Settings {
     pub attendance: AttendanceSettings,
     pub cameras: CameraSettings,
     pub bot: facewatch_bot::BotSettings,
+    /// Optional: publish to an MQTT broker (see README "MQTT, Home Assistant and webhooks").
+    pub mqtt: Option<facewatch_mqtt::MqttSettings>,
+    /// Optional: signed webhooks.
+    pub webhooks: Option<facewatch_mqtt::WebhookSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,6 +166,8 @@ impl Default for Settings {
                 allowed_url_schemes: facewatch_app::DEFAULT_STREAM_SCHEMES.to_vec(),
             },
             bot: facewatch_bot::BotSettings::default(),
+            mqtt: None,
+            webhooks: None,
         }
     }
 }
@@ -175,12 +181,24 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let settings: Settings = figment
-            // FACEWATCH_ADMIN_* and FACEWATCH_PASSWORD are credentials read by `serve` / `user add`,
-            // FACEWATCH_LOG_FORMAT is read by the logger before the settings: none are settings.
+        let mut settings: Settings = figment
+            // FACEWATCH_ADMIN_*, FACEWATCH_PASSWORD, FACEWATCH_MQTT_PASSWORD and the webhook
+            // secrets are credentials read by `serve` / `user add`, FACEWATCH_LOG_FORMAT is read by
+            // the logger before the settings: none are settings.
             .merge(
                 Env::prefixed("FACEWATCH_")
-                    .ignore(&["admin_password", "admin_user", "password", "log_format"])
+                    .ignore(&[
+                        "admin_password",
+                        "admin_user",
+                        "password",
+                        "log_format",
+                        "mqtt_password",
+                    ])
+                    .filter(|key| {
+                        !key.as_str()
+                            .to_ascii_lowercase()
+                            .starts_with("webhook_secret")
+                    })
                     .split("__"),
             )
             .merge(
@@ -191,6 +209,14 @@ impl Settings {
             .extract()
             .context("invalid configuration")?;
         settings.validate()?;
+        if let Some(mqtt) = &mut settings.mqtt {
+            mqtt.password = std::env::var(facewatch_mqtt::settings::MQTT_PASSWORD_ENV).ok();
+        }
+        if let Some(webhooks) = &mut settings.webhooks {
+            webhooks
+                .validate(|name| std::env::var(name).ok())
+                .context("invalid [webhooks] settings")?;
+        }
         settings.resolve_paths()
     }
 
@@ -242,6 +268,9 @@ impl Settings {
             .find(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/'))
         {
             bail!("server.allowed_origins: {origin:?} is not an origin like https://host[:port]");
+        }
+        if let Some(mqtt) = &self.mqtt {
+            mqtt.validate().context("invalid [mqtt] settings")?;
         }
         if !self.database_url.starts_with("postgres://")
             && !self.database_url.starts_with("postgresql://")
@@ -329,5 +358,42 @@ mod tests {
         ))
         .extract();
         assert!(schemes.is_err(), "unknown scheme accepted");
+    }
+
+    #[test]
+    fn the_example_config_loads_with_and_without_its_optional_sections() {
+        let example = include_str!("../../config/facewatch.example.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("facewatch.toml");
+        std::fs::write(&file, example).unwrap();
+        let settings = Settings::load(Some(&file)).unwrap();
+        assert!(settings.mqtt.is_none() && settings.webhooks.is_none());
+
+        // Every documented key of the optional sections, turned on.
+        let (base, optional) = example.split_once("# [mqtt]").unwrap();
+        let keys = |line: &str| {
+            let rest = line.strip_prefix("# ")?;
+            let is_key = rest.starts_with('[')
+                || rest
+                    .split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            is_key.then(|| rest.to_string())
+        };
+        let enabled: Vec<String> = std::iter::once("[mqtt]".to_string())
+            .chain(optional.lines().filter_map(keys))
+            .collect();
+        std::fs::write(&file, format!("{base}\n{}\n", enabled.join("\n"))).unwrap();
+        std::env::set_var("FACEWATCH_WEBHOOK_SECRET_OPS", "example-secret");
+        let settings = Settings::load(Some(&file)).unwrap();
+        let mqtt = settings.mqtt.unwrap();
+        assert_eq!(mqtt.topic_prefix, "facewatch");
+        assert_eq!(mqtt.username.as_deref(), Some("facewatch"));
+        let webhooks = settings.webhooks.unwrap();
+        assert_eq!(webhooks.endpoints[0].secret, "example-secret");
+        assert_eq!(webhooks.endpoints[0].events.len(), 2);
+
+        std::fs::write(&file, format!("{base}\n[mqtt]\nurl = \"http://broker\"\n")).unwrap();
+        let error = format!("{:#}", Settings::load(Some(&file)).unwrap_err());
+        assert!(error.contains("mqtt.url"), "{error}");
     }
 }

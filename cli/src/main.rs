@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod import;
+mod integrations;
 mod logging;
 mod wiring;
 
@@ -371,6 +372,12 @@ async fn serve(
             until_stopped(),
         )),
     ];
+    tasks.extend(integrations::spawn(
+        &settings,
+        &app,
+        vision.as_ref(),
+        until_stopped,
+    ));
     if let Some(vision) = vision {
         tasks.push(tokio::spawn(facewatch_cameras::supervise(
             vision,

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use facewatch_store::{read_range, FeedError, EVENTS_CHANNEL};
-use sqlx::postgres::PgListener;
+use facewatch_store::{follow_log, read_range, FeedError, FollowOptions, LogFollower};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
@@ -16,6 +15,10 @@ use crate::schema::use_schema;
 use crate::{apply, Change};
 
 const BATCH: i64 = 500;
+/// How often [`Projector::wait_until_applied`] looks at the checkpoint.
+const PROJECTOR_POLL: Duration = Duration::from_millis(100);
+/// Waiting this long for the projector is worth a warning.
+const PROJECTOR_PATIENCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -122,37 +125,39 @@ impl Projector {
 
     /// Follows the log until `shutdown` resolves: woken by NOTIFY on append, with a periodic
     /// catch-up as a safety net for missed notifications or a lost connection.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        let mut listener = None;
-        loop {
-            if listener.is_none() {
-                listener = match PgListener::connect_with(&self.pool).await {
-                    Ok(mut l) => l.listen(EVENTS_CHANNEL).await.ok().map(|_| l),
-                    Err(e) => {
-                        tracing::warn!("projector cannot LISTEN, falling back to polling: {e}");
-                        None
-                    }
-                };
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        let pool = self.pool.clone();
+        let options = FollowOptions {
+            name: "projector",
+            idle: Duration::from_secs(1),
+            retry: Duration::from_secs(1),
+        };
+        follow_log(&pool, options, &mut self, shutdown).await;
+    }
+
+    /// Waits until this read model has applied the event at `seq` (written by a projector in
+    /// this or another process), for readers that quote the read models about an event.
+    pub async fn wait_until_applied(&self, seq: i64) -> Result<(), ProjectionError> {
+        let mut waited = Duration::ZERO;
+        while self.checkpoint().await? < seq {
+            if waited == PROJECTOR_PATIENCE {
+                tracing::warn!(
+                    seq,
+                    schema = self.schema,
+                    "read models are behind the log; is the projector (`facewatch serve`) running?"
+                );
             }
-            if let Err(e) = self.catch_up(None).await {
-                tracing::error!(schema = self.schema, "projection failed, retrying: {e}");
-            }
-            let notified = async {
-                match listener.as_mut() {
-                    Some(l) => l.recv().await.map(|_| ()),
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = &mut shutdown => return,
-                result = notified => {
-                    if result.is_err() {
-                        listener = None;
-                    }
-                }
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
+            tokio::time::sleep(PROJECTOR_POLL).await;
+            waited += PROJECTOR_POLL;
         }
+        Ok(())
+    }
+}
+
+impl LogFollower for Projector {
+    type Error = ProjectionError;
+
+    async fn step(&mut self) -> Result<Option<Duration>, ProjectionError> {
+        self.catch_up(None).await.map(|_| None)
     }
 }

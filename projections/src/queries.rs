@@ -241,6 +241,27 @@ pub async fn alert(pool: &PgPool, id: i64) -> Result<Option<AlertView>, sqlx::Er
         .await
 }
 
+/// The alerts an entry (the event at log position `seq`, at time `at`) resolved: an entry
+/// resolves every alert of the employee still open at that moment. Newest first.
+pub async fn alerts_resolved_by_entry(
+    pool: &PgPool,
+    employee_id: &str,
+    seq: i64,
+    at: DateTime<Utc>,
+) -> Result<Vec<AlertView>, sqlx::Error> {
+    // PostgreSQL keeps microseconds; the event has nanoseconds.
+    sqlx::query_as(&format!(
+        "{ALERT_SELECT} WHERE a.employee_id = $1 AND a.id < $2
+         AND a.resolved_at BETWEEN $3 - interval '1 microsecond' AND $3 + interval '1 microsecond'
+         ORDER BY a.raised_at DESC, a.id DESC"
+    ))
+    .bind(employee_id)
+    .bind(seq)
+    .bind(at)
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn events(
     pool: &PgPool,
     filter: &EventFilter,

@@ -6,6 +6,7 @@ mod appender;
 mod cache;
 mod database;
 mod feed;
+mod follow;
 mod store;
 mod stream_locks;
 
@@ -16,5 +17,6 @@ pub use database::{
     DEFAULT_POOL_SIZE, READ_SCHEMA,
 };
 pub use feed::{read_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
+pub use follow::{follow_log, FollowOptions, LogFollower};
 pub use sqlx::PgPool;
 pub use store::{CommandError, CommandMetadata, EventStore, Outcome};

@@ -1,6 +1,7 @@
 import { gql } from "../api";
 import { h, attempt, field, formValues, fmtTime } from "../dom";
 import type { Page } from "../main";
+import { deadLettersSection } from "./deadletters";
 
 export const auditPage: Page = (root, user) => {
   const table = h("div.overflow-auto", { id: "events-table" });
@@ -36,7 +37,8 @@ export const auditPage: Page = (root, user) => {
     h("section.card.space-y-3", h("h2.h2", "Replay and verify"),
       h("p.text-sm.text-slate-500", "Rebuilds every read model from the event log in a scratch schema and compares it with the live one."),
       user.role === "ADMIN" ? h("button.btn", { id: "replay", onclick: replay }, "Replay and verify") : h("p.text-sm", "Admins only."), verdict),
-    h("section.card.space-y-3", h("h2.h2", "Event log"), form, table)));
+    h("section.card.space-y-3", h("h2.h2", "Event log"), form, table),
+    deadLettersSection(user)));
   attempt(load);
   return () => {};
 };
