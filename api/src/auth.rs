@@ -28,11 +28,7 @@ const SESSION_TTL_HOURS: i64 = 12;
 pub const FORBIDDEN: &str = "forbidden: admin role required";
 
 /// Who is calling; present in request extensions and GraphQL context data once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub username: String,
-    pub role: Role,
-}
+pub use facewatch_app::sessions::Session;
 
 fn token_hash(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
@@ -40,14 +36,34 @@ fn token_hash(token: &str) -> String {
 
 /// The session a token belongs to, if it is valid, unexpired and its user is still enabled.
 pub async fn session_for_token(pool: &PgPool, token: &str) -> Result<Option<Session>, sqlx::Error> {
+    session_for_hash(pool, &token_hash(token)).await
+}
+
+async fn session_for_hash(pool: &PgPool, hash: &str) -> Result<Option<Session>, sqlx::Error> {
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT u.username, u.role FROM public.sessions s JOIN users u ON u.username = s.username \
          WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
     )
-    .bind(token_hash(token))
+    .bind(hash)
     .fetch_optional(pool)
     .await?;
     Ok(row.and_then(|(username, role)| Role::parse(&role).map(|role| Session { username, role })))
+}
+
+/// [`session_for_token`] for a request: a session checked within the last second is answered
+/// from the app's memory (see `facewatch_app::sessions`), so a busy client costs no lookup per
+/// request.
+async fn remembered_session(state: &AppState, token: &str) -> Result<Option<Session>, sqlx::Error> {
+    let hash = token_hash(token);
+    let memory = state.app().sessions();
+    if let Some(session) = memory.get(&hash) {
+        return Ok(Some(session));
+    }
+    let session = session_for_hash(state.pool(), &hash).await?;
+    if let Some(session) = &session {
+        memory.put(hash, session.clone());
+    }
+    Ok(session)
 }
 
 /// The token a request carries: the bearer header wins over the cookie.
@@ -86,7 +102,7 @@ pub async fn require_session(
         return next.run(request).await;
     }
     let session = match request_token(request.headers()) {
-        Some(token) => match session_for_token(state.pool(), &token).await {
+        Some(token) => match remembered_session(&state, &token).await {
             Ok(session) => session,
             Err(e) => {
                 tracing::error!("session lookup failed: {e}");
@@ -254,10 +270,12 @@ async fn login(
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = request_token(&headers) {
+        let hash = token_hash(&token);
         let deleted = sqlx::query("DELETE FROM public.sessions WHERE token_hash = $1")
-            .bind(token_hash(&token))
+            .bind(&hash)
             .execute(state.pool())
             .await;
+        state.app().sessions().forget(&hash);
         if let Err(e) = deleted {
             tracing::error!("logout failed: {e}");
             return error(

@@ -18,6 +18,7 @@ pub mod passwords;
 mod presence;
 pub mod reports;
 mod schedule;
+pub mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod users;
@@ -61,6 +62,7 @@ struct Inner {
     read_wait: Duration,
     embedder: Option<Arc<dyn FaceEmbedder>>,
     passwords: passwords::Passwords,
+    sessions: sessions::SessionMemory,
     stream_schemes: Vec<StreamScheme>,
 }
 
@@ -75,6 +77,7 @@ impl App {
                 read_wait: DEFAULT_READ_WAIT,
                 embedder: None,
                 passwords: passwords::Passwords::default(),
+                sessions: Default::default(),
                 stream_schemes: DEFAULT_STREAM_SCHEMES.to_vec(),
             }),
         }
@@ -116,6 +119,11 @@ impl App {
 
     pub fn passwords(&self) -> &passwords::Passwords {
         &self.inner.passwords
+    }
+
+    /// Sessions checked a moment ago (see [`sessions`]).
+    pub fn sessions(&self) -> &sessions::SessionMemory {
+        &self.inner.sessions
     }
 
     /// Runs one command; `step` names it within the request (for its idempotency key).

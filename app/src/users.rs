@@ -87,6 +87,7 @@ impl App {
             .execute::<User>(ctx, "password", username, change)
             .await?;
         end_sessions(self.pool(), username).await?;
+        self.sessions().forget_user(username);
         self.settle(&[outcome]).await
     }
 
@@ -114,7 +115,10 @@ impl App {
             outcomes.push(self.execute::<User>(ctx, "role", username, change).await?);
             outcomes
         };
-        self.settle(&outcomes).await
+        // Sessions carry the role as the read model shows it: forget them once it shows the new one.
+        let settled = self.settle(&outcomes).await;
+        self.sessions().forget_user(username);
+        settled
     }
 
     /// Disables the account and ends its sessions; its history stays in the log. Disabling the
@@ -132,6 +136,7 @@ impl App {
                 .await?,
         );
         end_sessions(self.pool(), username).await?;
+        self.sessions().forget_user(username);
         self.settle(&outcomes).await
     }
 
