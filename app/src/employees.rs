@@ -254,7 +254,7 @@ impl App {
         Ok(claimed)
     }
 
-    async fn add_template(
+    pub(crate) async fn add_template(
         &self,
         ctx: &CommandContext,
         step: &str,

@@ -20,6 +20,7 @@ mod schedule;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod users;
+mod visitors;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub use error::{AppError, Result};
 pub use facewatch_store::Outcome as CommandOutcome;
 pub use presence::{AttendanceCorrection, SightingInput};
 pub use schedule::{DayHoursInput, ScheduleInput};
+pub use visitors::{UnknownFaceInput, TEMPLATES_PER_VISITOR};
 
 /// How long a write waits for the read models by default before answering [`AppError::Stored`].
 pub const DEFAULT_READ_WAIT: Duration = Duration::from_secs(10);

@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod presence;
 pub mod schedule;
 pub mod user;
+pub mod visitor;
 
 pub use event::AnyEvent;
 

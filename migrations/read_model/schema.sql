@@ -133,3 +133,23 @@ CREATE TABLE users
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
 );
+
+-- Unknown visitors: one row per track settled as unknown, grouped by embedding similarity (the
+-- group id is the id of its first face; see projections/src/visitors.rs).
+CREATE TYPE visitor_status AS ENUM ('OPEN', 'ENROLLED', 'ATTACHED', 'DISMISSED');
+CREATE TABLE unknown_faces
+(
+    id           text PRIMARY KEY,
+    camera_id    text           NOT NULL,
+    seen_at      timestamptz    NOT NULL,
+    track_id     bigint         NOT NULL,
+    snapshot_ref text,
+    model_id     text           NOT NULL,
+    embedding    real[]         NOT NULL,
+    group_id     text           NOT NULL,
+    status       visitor_status NOT NULL DEFAULT 'OPEN',
+    employee_id  text,
+    resolved_at  timestamptz
+);
+CREATE INDEX unknown_faces_open ON unknown_faces (status, seen_at);
+CREATE INDEX unknown_faces_group ON unknown_faces (group_id);

@@ -8,20 +8,34 @@ mod query;
 mod subscription;
 mod types;
 mod users;
+mod visitors;
 
 use async_graphql::{MergedObject, Schema};
 
 use crate::AppState;
 
-/// The domain's mutations plus user management.
+/// The domain's reads plus unknown visitors.
 #[derive(MergedObject)]
-pub struct Mutation(mutation::Mutation, users::UserMutation);
+pub struct Query(query::Query, visitors::VisitorQuery);
 
-pub type FacewatchSchema = Schema<query::Query, Mutation, subscription::Subscription>;
+/// The domain's mutations plus user management and unknown visitors.
+#[derive(MergedObject)]
+pub struct Mutation(
+    mutation::Mutation,
+    users::UserMutation,
+    visitors::VisitorMutation,
+);
+
+pub type FacewatchSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub fn build_schema(state: AppState) -> FacewatchSchema {
-    let mutation = Mutation(mutation::Mutation, users::UserMutation);
-    Schema::build(query::Query, mutation, subscription::Subscription)
+    let query = Query(query::Query, visitors::VisitorQuery);
+    let mutation = Mutation(
+        mutation::Mutation,
+        users::UserMutation,
+        visitors::VisitorMutation,
+    );
+    Schema::build(query, mutation, subscription::Subscription)
         .data(state)
         .extension(crate::auth::AdminMutations)
         .limit_depth(12)
