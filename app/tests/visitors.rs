@@ -63,7 +63,11 @@ async fn unknown_faces_are_grouped_attached_and_dismissed() {
     let groups = visitor_groups(app.pool()).await.unwrap();
     let mut sizes: Vec<Vec<i64>> = groups
         .iter()
-        .map(|g| g.faces.iter().map(|f| f.track_id).collect())
+        .map(|g| {
+            let mut tracks: Vec<i64> = g.faces.iter().map(|f| f.track_id).collect();
+            tracks.sort();
+            tracks
+        })
         .collect();
     sizes.sort();
     assert_eq!(sizes, vec![vec![1, 2, 4], vec![3]]);

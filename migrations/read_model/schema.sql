@@ -136,7 +136,6 @@ CREATE TABLE users
 
 -- Unknown visitors: one row per track settled as unknown, grouped by embedding similarity (the
 -- group id is the id of its first face; see projections/src/visitors.rs).
-CREATE TYPE visitor_status AS ENUM ('OPEN', 'ENROLLED', 'ATTACHED', 'DISMISSED');
 CREATE TABLE unknown_faces
 (
     id           text PRIMARY KEY,
@@ -147,7 +146,10 @@ CREATE TABLE unknown_faces
     model_id     text           NOT NULL,
     embedding    real[]         NOT NULL,
     group_id     text           NOT NULL,
-    status       visitor_status NOT NULL DEFAULT 'OPEN',
+    -- VisitorStatus (a text column: the read model is rebuilt in scratch schemas, where a
+    -- schema-local enum type would not match the one the connection cached).
+    status       text           NOT NULL DEFAULT 'OPEN'
+        CHECK (status IN ('OPEN', 'ENROLLED', 'ATTACHED', 'DISMISSED')),
     employee_id  text,
     resolved_at  timestamptz
 );

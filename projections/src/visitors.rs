@@ -15,13 +15,45 @@ const GROUPING_WINDOW_DAYS: i64 = 30;
 /// The most faces the Visitors page lists (newest first).
 pub const MAX_LISTED_FACES: i64 = 2_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
-#[sqlx(type_name = "visitor_status", rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VisitorStatus {
     Open,
     Enrolled,
     Attached,
     Dismissed,
+}
+
+impl VisitorStatus {
+    /// The value in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitorStatus::Open => "OPEN",
+            VisitorStatus::Enrolled => "ENROLLED",
+            VisitorStatus::Attached => "ATTACHED",
+            VisitorStatus::Dismissed => "DISMISSED",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown visitor status {0:?}")]
+pub struct BadStatus(String);
+
+impl TryFrom<String> for VisitorStatus {
+    type Error = BadStatus;
+
+    fn try_from(value: String) -> Result<Self, BadStatus> {
+        [
+            VisitorStatus::Open,
+            VisitorStatus::Enrolled,
+            VisitorStatus::Attached,
+            VisitorStatus::Dismissed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+        .ok_or(BadStatus(value))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -32,6 +64,7 @@ pub struct UnknownFaceView {
     pub track_id: i64,
     pub snapshot_ref: Option<String>,
     pub group_id: String,
+    #[sqlx(try_from = "String")]
     pub status: VisitorStatus,
 }
 
@@ -100,7 +133,7 @@ pub(crate) async fn apply(
                  WHERE id = $1",
             )
             .bind(id)
-            .bind(status)
+            .bind(status.as_str())
             .bind(employee_id)
             .bind(at)
             .execute(&mut *db)
