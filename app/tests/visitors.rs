@@ -10,7 +10,7 @@ use facewatch_projections::visitors::visitor_groups;
 
 /// A unit vector near axis `axis` (two faces near one axis are the same person).
 fn face(axis: usize, wobble: f32) -> Vec<f32> {
-    let mut v = vec![0.0f32; 8];
+    let mut v = [0.0f32; 8];
     v[axis] = 1.0;
     v[(axis + 1) % 8] = wobble;
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
