@@ -35,7 +35,7 @@ fn check_time_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-#[Object]
+#[Object(name = "DomainQuery")]
 impl Query {
     /// Employees (not deleted) with their live presence.
     async fn employees(&self, ctx: &Context<'_>) -> Result<Vec<Employee>> {
