@@ -261,7 +261,7 @@ impl App {
         Ok(claimed)
     }
 
-    async fn add_template(
+    pub(crate) async fn add_template(
         &self,
         ctx: &CommandContext,
         step: &str,

@@ -22,6 +22,7 @@ pub mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod users;
+mod visitors;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use error::{AppError, Result};
 pub use facewatch_store::Outcome as CommandOutcome;
 pub use presence::{AttendanceCorrection, SightingInput};
 pub use schedule::{DayHoursInput, ScheduleInput};
+pub use visitors::{UnknownFaceInput, TEMPLATES_PER_VISITOR};
 
 /// Camera URL schemes accepted unless the server's configuration says otherwise.
 pub const DEFAULT_STREAM_SCHEMES: [StreamScheme; 2] = [StreamScheme::Rtsp, StreamScheme::Rtsps];

@@ -43,25 +43,10 @@ impl App {
         ctx: &CommandContext,
         input: SightingInput,
     ) -> Result<Outcome> {
-        let now = ctx.now();
-        let at = input.at.unwrap_or(now);
-        crate::input::check_instant("sighting time", at)?;
-        if at > now + Duration::seconds(MAX_CLOCK_SKEW_SEC) {
-            return Err(AppError::invalid(format!(
-                "sighting time {at} is in the future"
-            )));
-        }
+        let at = self
+            .check_camera_report(ctx, &input.camera_id, input.at, "sighting")
+            .await?;
         self.require_active_employee(&input.employee_id).await?;
-        let camera = self.load_for_check::<Camera>(&input.camera_id).await?;
-        if !camera.exists {
-            return Err(AppError::not_found("camera", &input.camera_id));
-        }
-        if !camera.enabled {
-            return Err(AppError::invalid(format!(
-                "camera {:?} is disabled",
-                input.camera_id
-            )));
-        }
         let sighting = PresenceCommand::RecordSighting {
             camera_id: input.camera_id,
             at,
@@ -137,7 +122,36 @@ impl App {
         Ok(due.len())
     }
 
-    async fn require_active_employee(&self, id: &str) -> Result<()> {
+    /// The rules for anything a camera reports: the camera exists and is enabled, the time (the
+    /// command's `now` when absent) is not in the future. Returns the time.
+    pub(crate) async fn check_camera_report(
+        &self,
+        ctx: &CommandContext,
+        camera_id: &str,
+        at: Option<DateTime<Utc>>,
+        what: &str,
+    ) -> Result<DateTime<Utc>> {
+        let now = ctx.now();
+        let at = at.unwrap_or(now);
+        crate::input::check_instant(&format!("{what} time"), at)?;
+        if at > now + Duration::seconds(MAX_CLOCK_SKEW_SEC) {
+            return Err(AppError::invalid(format!(
+                "{what} time {at} is in the future"
+            )));
+        }
+        let camera = self.load_for_check::<Camera>(camera_id).await?;
+        if !camera.exists {
+            return Err(AppError::not_found("camera", camera_id));
+        }
+        if !camera.enabled {
+            return Err(AppError::invalid(format!(
+                "camera {camera_id:?} is disabled"
+            )));
+        }
+        Ok(at)
+    }
+
+    pub(crate) async fn require_active_employee(&self, id: &str) -> Result<()> {
         if self.load_for_check::<Employee>(id).await?.is_active() {
             Ok(())
         } else {

@@ -8,16 +8,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use facewatch_app::{Actor, App, AppError, CommandContext, SightingInput};
+use facewatch_app::App;
 use facewatch_captures::SnapshotStore;
 use facewatch_inference::{
     enrol_photo, CameraHealth, CameraPipeline, EngineError, FaceEngine, Gallery, InferenceConfig,
-    Recognition,
 };
 use facewatch_projections::{queries, Change};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, Notify};
 
+mod forward;
 pub mod live;
 pub mod overlay;
 
@@ -207,8 +207,15 @@ async fn reconcile(vision: &Arc<Vision>, app: &App, running: &mut HashMap<String
                 continue;
             }
         };
-        let recognitions = pipeline.take_recognitions().expect("fresh pipeline");
-        let forwarder = tokio::spawn(forward(recognitions, app.clone(), vision.snapshots.clone()));
+        let reports = forward::Reports {
+            recognitions: pipeline.take_recognitions().expect("fresh pipeline"),
+            unknown_faces: pipeline.take_unknown_faces().expect("fresh pipeline"),
+        };
+        let forwarder = tokio::spawn(forward::forward(
+            reports,
+            app.clone(),
+            vision.snapshots.clone(),
+        ));
         vision
             .health
             .lock()
@@ -255,53 +262,6 @@ fn publish_latest_frames(vision: &Vision, running: &HashMap<String, Running>) {
             if let Err(e) = vision.snapshots.save_latest(id, &jpeg) {
                 tracing::warn!(camera = id, "cannot save latest frame: {e}");
             }
-        }
-    }
-}
-
-/// Turns recognitions into sightings through the application layer (the same rules as any other
-/// writer: employee active, camera enabled, no future times). The snapshot is saved first, so an
-/// event never points at a photo that does not exist.
-async fn forward(
-    mut recognitions: tokio::sync::mpsc::Receiver<Recognition>,
-    app: App,
-    snapshots: SnapshotStore,
-) {
-    while let Some(r) = recognitions.recv().await {
-        let snapshot_ref = match snapshots.save_snapshot(&r.camera_id, r.at, &r.snapshot_jpeg) {
-            Ok(reference) => Some(reference.to_string()),
-            Err(e) => {
-                tracing::warn!(camera = r.camera_id, "snapshot not saved: {e}");
-                None
-            }
-        };
-        let ctx = CommandContext::new(Actor::camera(&r.camera_id));
-        let sighting = SightingInput {
-            employee_id: r.employee_id.clone(),
-            camera_id: r.camera_id.clone(),
-            at: Some(r.at),
-            similarity: f64::from(r.similarity.clamp(-1.0, 1.0)),
-            track_id: r.track_id,
-            snapshot_ref,
-        };
-        match app.record_sighting(&ctx, sighting).await {
-            Ok(_) => tracing::info!(
-                camera = r.camera_id,
-                employee = r.employee_id,
-                similarity = r.similarity,
-                "recognised"
-            ),
-            Err(e @ AppError::Internal(_)) => tracing::error!(
-                camera = r.camera_id,
-                employee = r.employee_id,
-                error = &e as &dyn std::error::Error,
-                "sighting not stored"
-            ),
-            Err(e) => tracing::warn!(
-                camera = r.camera_id,
-                employee = r.employee_id,
-                "sighting refused: {e}"
-            ),
         }
     }
 }

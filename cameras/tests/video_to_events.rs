@@ -3,102 +3,38 @@
 //! appear in PostgreSQL as sightings, entries and attendance with photos; the unknown person and
 //! the dead camera must not stall or pollute anything.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use facewatch_app::testing::TestApp;
-use facewatch_app::{App, CameraInput, CommandContext, EmployeeInput};
-use facewatch_cameras::{supervise, Vision, MODEL_ID};
+use common::{add_camera, config, decode, enrol, make_video, spawn_app};
+use facewatch_cameras::{supervise, Vision};
 use facewatch_captures::SnapshotStore;
-use facewatch_domain::camera::StreamScheme;
-use facewatch_domain::employee::Pose;
 use facewatch_domain::presence::PresenceEvent;
 use facewatch_domain::AnyEvent;
-use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
-use facewatch_inference::{FaceEngine, InferenceConfig, Provider, StreamState};
+use facewatch_inference::synthetic::{file_uri, frames_of};
+use facewatch_inference::StreamState;
 use facewatch_projections::queries;
 use facewatch_store::EventFeed;
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("FACEWATCH_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")))
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    let path = models_dir().join("test-images").join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup-inference.sh)", path.display()))
-}
-
-fn config() -> InferenceConfig {
-    InferenceConfig {
-        models_dir: models_dir(),
-        providers: vec![Provider::Cpu],
-        inference_threads: 1,
-        ..InferenceConfig::default()
-    }
-}
-
-/// Enrols through the application layer; returns the new employee's id.
-async fn enrol(
-    app: &App,
-    ctx: &CommandContext,
-    vision: &Vision,
-    name: &str,
-    photo_name: &str,
-) -> String {
-    let input = EmployeeInput {
-        name: name.into(),
-        code: name.to_uppercase(),
-        department: "Test".into(),
-    };
-    let id = app.enroll_employee(ctx, input).await.unwrap().id;
-    let embedding = vision.embed_photo(&photo(photo_name)).unwrap();
-    app.add_face_template(ctx, &id, Pose::Front, embedding, MODEL_ID.into())
-        .await
-        .unwrap();
-    id
-}
-
-async fn add_camera(app: &App, ctx: &CommandContext, id: &str, url: &str) {
-    let camera = CameraInput {
-        id: Some(id.into()),
-        name: format!("Camera {id}"),
-        location: "Entrance".into(),
-        stream_url: url.into(),
-        enabled: true,
-    };
-    app.add_camera(ctx, camera).await.unwrap();
-}
-
-fn decode(jpeg: &[u8]) -> image::RgbImage {
-    image::load_from_memory(jpeg).unwrap().to_rgb8()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recognitions_from_video_become_events_in_postgres() {
-    // The footage is a file: allowed here as the demo's configuration allows it.
-    let test = TestApp::spawn_with("fw_cam", |app| {
-        app.with_stream_schemes(StreamScheme::ALL.to_vec())
-    })
-    .await;
+    let test = spawn_app("fw_cam").await;
     let (app, admin) = (&test.app, test.admin());
     let data = tempfile::tempdir().unwrap();
     let video = data.path().join("door.mp4");
 
     // The footage: nobody, Obama, nobody, Biden beside an unenrolled astronaut, nobody.
-    let engine = FaceEngine::new(&config()).unwrap();
-    let shot = |name: &str| head_shot(&engine, &decode(&photo(name)), 110.0).unwrap();
-    let mut frames = frames_of(&[], 2);
-    frames.extend(frames_of(&[shot("obama2.jpg")], 4));
-    frames.extend(frames_of(&[], 2));
-    frames.extend(frames_of(&[shot("biden.jpg"), shot("astronaut.png")], 4));
-    frames.extend(frames_of(&[], 2));
-    write_video(&frames, &video).unwrap();
-    drop(engine);
+    make_video(&video, |shot| {
+        let mut frames = frames_of(&[], 2);
+        frames.extend(frames_of(&[shot("obama2.jpg")], 4));
+        frames.extend(frames_of(&[], 2));
+        frames.extend(frames_of(&[shot("biden.jpg"), shot("astronaut.png")], 4));
+        frames.extend(frames_of(&[], 2));
+        frames
+    });
 
     let vision = Vision::load(config(), data.path().to_path_buf()).unwrap();
     let obama = enrol(app, &admin, &vision, "Barack Obama", "obama.jpg").await;

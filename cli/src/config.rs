@@ -281,6 +281,30 @@ impl Settings {
     }
 }
 
+impl PresenceSettings {
+    /// Someone in view is reported every `sighting_interval_sec` (AI parameters); at most half
+    /// the presence timeout, so that one late report never turns into an exit.
+    pub fn check_sighting_interval(&self, ai: &InferenceConfig) -> Result<(), IntervalError> {
+        if u64::from(ai.sighting_interval_sec) * 2 > u64::from(self.present_timeout_sec) {
+            return Err(IntervalError {
+                sighting_interval_sec: ai.sighting_interval_sec,
+                present_timeout_sec: self.present_timeout_sec,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "sighting_interval_sec ({sighting_interval_sec}, AI parameters) must be at most half of \
+     presence.present_timeout_sec ({present_timeout_sec})"
+)]
+pub struct IntervalError {
+    pub sighting_interval_sec: u32,
+    pub present_timeout_sec: u32,
+}
+
 /// The default config file, if present in the working directory.
 pub fn default_file() -> Option<PathBuf> {
     let path = PathBuf::from("config/facewatch.toml");
@@ -395,5 +419,22 @@ mod tests {
         std::fs::write(&file, format!("{base}\n[mqtt]\nurl = \"http://broker\"\n")).unwrap();
         let error = format!("{:#}", Settings::load(Some(&file)).unwrap_err());
         assert!(error.contains("mqtt.url"), "{error}");
+    }
+
+    #[test]
+    fn sighting_interval_must_stay_within_half_the_presence_timeout() {
+        let presence = Settings::default().presence;
+        let ai = InferenceConfig::default();
+        presence.check_sighting_interval(&ai).unwrap();
+        let slow = InferenceConfig {
+            sighting_interval_sec: 31,
+            ..ai
+        };
+        let err = presence.check_sighting_interval(&slow).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sighting_interval_sec (31, AI parameters) must be at most half of \
+             presence.present_timeout_sec (60)"
+        );
     }
 }

@@ -200,12 +200,17 @@ async fn main() -> anyhow::Result<()> {
             let photos = config::absolute(&photos)?;
             let mut settings = settings;
             // People leave and come back within one loop of the video; their exits are alerts.
-            settings.presence.present_timeout_sec = present_timeout_sec.max(1);
+            settings.presence.present_timeout_sec = present_timeout_sec.max(2);
             settings.presence.absence_check_interval_sec = 1;
             settings.attendance.last_out_delay_sec = settings.attendance.last_out_delay_sec.min(5);
             // The demo camera plays a local file; demo users may add file/HTTP sources too.
             settings.cameras.allowed_url_schemes = StreamScheme::ALL.to_vec();
-            let ai = config::load_ai_params(&settings.cameras.ai_params_file)?;
+            let mut ai = config::load_ai_params(&settings.cameras.ai_params_file)?;
+            // Whoever stays in view is reported often enough for the short demo timeout.
+            ai.sighting_interval_sec = ai
+                .sighting_interval_sec
+                .min(settings.presence.present_timeout_sec / 2);
+            settings.presence.check_sighting_interval(&ai)?;
             let video = demo::ensure_video(&ai, &photos, &settings.data_dir)?;
             let vision = Vision::load(ai, settings.data_dir.clone())?;
             println!("demo: camera {} plays {}", demo::CAMERA_ID, video.display());
@@ -237,8 +242,10 @@ fn load_vision(settings: &Settings) -> Option<Arc<Vision>> {
     if !settings.cameras.enabled {
         return None;
     }
-    let loaded = config::load_ai_params(&settings.cameras.ai_params_file)
-        .and_then(|ai| Ok(Vision::load(ai, settings.data_dir.clone())?));
+    let loaded = config::load_ai_params(&settings.cameras.ai_params_file).and_then(|ai| {
+        settings.presence.check_sighting_interval(&ai)?;
+        Ok(Vision::load(ai, settings.data_dir.clone())?)
+    });
     match loaded {
         Ok(vision) => Some(vision),
         Err(e) => {
@@ -350,7 +357,7 @@ async fn serve(
             last_out_delay_sec: settings.attendance.last_out_delay_sec,
         })
         .with_params_file(&settings.cameras.ai_params_file)
-        .with_params_validator(wiring::params_validator())
+        .with_params_validator(wiring::params_validator(settings.presence.clone()))
         .with_hooks(Arc::new(hooks))
         .with_policy(settings.server.policy());
     if let Some(vision) = &vision {

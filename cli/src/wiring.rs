@@ -13,6 +13,8 @@ use facewatch_inference::{InferenceConfig, StreamState};
 use futures::StreamExt;
 use tokio::sync::watch;
 
+use crate::config::PresenceSettings;
+
 /// The running cameras, as the API sees them.
 pub struct Cameras(pub Arc<Vision>);
 
@@ -81,11 +83,15 @@ impl SystemHooks for Hooks {
     }
 }
 
-/// Validates an AI-parameters document exactly as the cameras will read it.
-pub fn params_validator() -> ParamsValidator {
-    Arc::new(|document| {
+/// Validates an AI-parameters document exactly as the cameras will read it, and against the
+/// presence timeout (see [`PresenceSettings::check_sighting_interval`]).
+pub fn params_validator(presence: PresenceSettings) -> ParamsValidator {
+    Arc::new(move |document| {
         let config: InferenceConfig =
             serde_json::from_value(document.clone()).map_err(|e| e.to_string())?;
-        config.validate().map_err(|e| e.to_string())
+        config.validate().map_err(|e| e.to_string())?;
+        presence
+            .check_sighting_interval(&config)
+            .map_err(|e| e.to_string())
     })
 }

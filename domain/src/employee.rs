@@ -180,7 +180,7 @@ impl Employee {
 }
 
 /// An embedding must be non-empty, finite and unit length (the recogniser L2-normalises).
-fn validate_embedding(embedding: &[f32]) -> Result<(), EmployeeError> {
+pub(crate) fn validate_embedding(embedding: &[f32]) -> Result<(), EmployeeError> {
     if embedding.is_empty() || embedding.iter().any(|v| !v.is_finite()) {
         return Err(EmployeeError::Invalid(
             "face embedding must be a non-empty vector of finite numbers".into(),

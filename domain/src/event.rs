@@ -11,6 +11,7 @@ use crate::maintenance::{Maintenance, MaintenanceEvent};
 use crate::presence::{Presence, PresenceEvent};
 use crate::schedule::{Schedule, ScheduleEvent};
 use crate::user::{User, UserEvent};
+use crate::visitor::{UnknownFace, UnknownFaceEvent};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AnyEvent {
@@ -22,6 +23,7 @@ pub enum AnyEvent {
     User(UserEvent),
     EmployeeCode(EmployeeCodeEvent),
     AdminSeats(AdminSeatsEvent),
+    UnknownFace(UnknownFaceEvent),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,7 @@ impl AnyEvent {
             User::TYPE => AnyEvent::User(parse(aggregate_type, payload)?),
             EmployeeCode::TYPE => AnyEvent::EmployeeCode(parse(aggregate_type, payload)?),
             AdminSeats::TYPE => AnyEvent::AdminSeats(parse(aggregate_type, payload)?),
+            UnknownFace::TYPE => AnyEvent::UnknownFace(parse(aggregate_type, payload)?),
             other => return Err(DecodeError::UnknownAggregate(other.to_string())),
         })
     }
@@ -94,6 +97,7 @@ impl AnyEvent {
             AnyEvent::User(e) => e.at(),
             AnyEvent::EmployeeCode(e) => e.at(),
             AnyEvent::AdminSeats(e) => e.at(),
+            AnyEvent::UnknownFace(e) => e.at(),
         }
     }
 }

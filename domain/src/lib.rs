@@ -16,6 +16,7 @@ pub mod presence;
 pub mod redact;
 pub mod schedule;
 pub mod user;
+pub mod visitor;
 
 pub use event::AnyEvent;
 

@@ -1,7 +1,8 @@
 // End-to-end: `facewatch demo` (real GStreamer, real face models, its looping demo video) on its own
 // PostgreSQL database, driven through headless Debian Chromium. The Live page plays each camera's
 // MJPEG stream: the picture is loaded, not blank, moves, and shows a recognised face's green
-// overlay; a click opens it full screen; the stream refuses a request without a session.
+// overlay; a click opens it full screen; the stream refuses a request without a session. The
+// Visitors page shows the demo's unknown visitor with photos and can dismiss them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -97,4 +98,26 @@ test("live page: MJPEG stream per camera, moving, with overlays, full screen; st
   assert.ok(box.width > 1000, `full screen is wide: ${JSON.stringify(box)}`);
   await page.keyboard.press("Escape");
   await full.waitFor({ state: "detached" });
+});
+
+test("visitors page: the demo's unknown visitor is one group with photos; dismissing removes it", async () => {
+  // Signed in by the test above (same page and session).
+  await page.goto(`${base}/#/visitors`);
+  // The stranger walks in about 10 s into each loop of the video; Refresh until they are listed.
+  await waitFor("an unknown visitor group", async () => {
+    await page.click("#refresh-visitors");
+    await new Promise((r) => setTimeout(r, 1000));
+    return (await page.locator(".visitor-group").count()) > 0;
+  });
+  const group = page.locator(".visitor-group").first();
+  await waitFor("a loaded visitor photo", async () => page.evaluate(() =>
+    [...document.querySelectorAll(".visitor-group img.visitor-face")].some((img) => img.naturalWidth > 20)), 60_000);
+  assert.match(await group.textContent(), /DEMO/);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SHOTS, "visitors.png") });
+
+  const id = await group.getAttribute("data-group");
+  await group.locator("button.dismiss-visitor").click();
+  await page.locator("[role=status]:has-text('Dismissed')").waitFor();
+  await page.locator(`.visitor-group[data-group='${id}']`).waitFor({ state: "detached" });
 });

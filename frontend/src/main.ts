@@ -5,6 +5,7 @@ import { livePage } from "./pages/live";
 import { settingsPage } from "./pages/settings";
 import { reportsPage } from "./pages/reports";
 import { auditPage } from "./pages/audit";
+import { visitorsPage } from "./pages/visitors";
 
 /** A page renders into `root` and returns what stops its live updates. */
 export type Page = (root: HTMLElement, user: Me) => () => void;
@@ -13,6 +14,7 @@ const pages: Record<string, [string, Page]> = {
   live: ["Live / CCTV", livePage],
   settings: ["Settings", settingsPage],
   reports: ["Reports", reportsPage],
+  visitors: ["Visitors", visitorsPage],
   audit: ["Audit", auditPage],
 };
 

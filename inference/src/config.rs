@@ -100,6 +100,12 @@ pub struct InferenceConfig {
     pub smoothing_min_votes: usize,
     /// Capacity of each camera's recognition channel.
     pub recognition_channel_capacity: usize,
+    /// While an employee stays in view, a sighting is reported at most this often per camera
+    /// (keeps them present; must stay well below the presence timeout).
+    pub sighting_interval_sec: u32,
+    /// A settled track's face is embedded again this often (and when its box jumps) to catch
+    /// a person taking over the track; in between the settled identity is shown.
+    pub reverify_interval_ms: u64,
 }
 
 impl Default for InferenceConfig {
@@ -130,6 +136,8 @@ impl Default for InferenceConfig {
             smoothing_window: 5,
             smoothing_min_votes: 3,
             recognition_channel_capacity: 64,
+            sighting_interval_sec: 15,
+            reverify_interval_ms: 1_000,
         }
     }
 }
@@ -251,6 +259,18 @@ impl InferenceConfig {
             1,
             100_000,
         )?;
+        in_range(
+            "sighting_interval_sec",
+            self.sighting_interval_sec,
+            1,
+            3_600,
+        )?;
+        in_range(
+            "reverify_interval_ms",
+            self.reverify_interval_ms,
+            100,
+            60_000,
+        )?;
         Ok(())
     }
 
@@ -362,6 +382,20 @@ mod tests {
                 ..d()
             }),
             "blur_threshold"
+        );
+        assert_eq!(
+            err_key(InferenceConfig {
+                sighting_interval_sec: 0,
+                ..d()
+            }),
+            "sighting_interval_sec"
+        );
+        assert_eq!(
+            err_key(InferenceConfig {
+                reverify_interval_ms: 10,
+                ..d()
+            }),
+            "reverify_interval_ms"
         );
         assert_eq!(
             err_key(InferenceConfig {

@@ -1,7 +1,8 @@
 //! Camera pipeline for facewatch: GStreamer decodes each camera, ONNX models
 //! (run by ONNX Runtime, CPU by default) find and embed faces, an IOU tracker
 //! with voting turns per-frame matches into one [`Recognition`] per person
-//! passing by.
+//! passing by, repeated at a bounded rate while they stay in view; a settled
+//! track's face is embedded again only now and then.
 //!
 //! This crate knows nothing of the rest of facewatch: it takes a
 //! [`Gallery`] of `(employee_id, embedding)` templates and gives back
@@ -26,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod analyzer;
 pub mod config;
 pub mod detect;
 pub mod embed;
@@ -35,6 +37,7 @@ pub mod gallery;
 pub mod geometry;
 pub mod pipeline;
 pub mod quality;
+pub mod sightings;
 pub mod stream;
 pub mod synthetic;
 pub mod track;
@@ -47,6 +50,7 @@ pub use gallery::{enrol_image, enrol_photo, EnrolError, Gallery, GalleryError, M
 pub use geometry::{align_face, BBox};
 pub use pipeline::{
     AnalysedFrame, CameraPipeline, FaceLabel, FaceOverlay, FrameFeed, PipelineError, Recognition,
+    UnknownFace,
 };
 pub use quality::{QualityGate, QualityIssue};
 pub use video::{CameraHealth, StreamState, VideoError};

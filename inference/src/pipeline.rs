@@ -1,6 +1,7 @@
 //! One camera end to end: frames from [`crate::video`], faces from the
 //! [`FaceEngine`], quality gates, tracking and voting, matching against the
-//! [`Gallery`], and a bounded channel of [`Recognition`]s out.
+//! [`Gallery`] (see [`crate::analyzer`]), and bounded channels of [`Recognition`]s and
+//! [`UnknownFace`]s out.
 //!
 //! Each camera runs in its own thread, so a camera that cannot be reached
 //! never holds up the others.
@@ -9,31 +10,47 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use chrono::{DateTime, Utc};
-use image::{Rgb, RgbImage};
+use image::Rgb;
 use tokio::sync::{mpsc, watch};
 
+use crate::analyzer::Analyzer;
 use crate::config::{ConfigError, InferenceConfig};
-use crate::detect::DetectedFace;
 use crate::engine::{lock, FaceEngine};
 pub use crate::frame::{draw_box, encode_jpeg, AnalysedFrame, FrameFeed};
 use crate::gallery::Gallery;
-use crate::geometry::{align_face, BBox};
+use crate::geometry::BBox;
 use crate::quality::QualityGate;
-use crate::track::{TrackEvent, Tracker, TrackerConfig, Vote};
+use crate::sightings::SightingClock;
+use crate::track::{Tracker, TrackerConfig};
 use crate::video::{self, CameraHealth, StopSignal, VideoError};
 
-/// An employee recognised by a camera (one per track, once the identity is stable).
+/// An employee seen by a camera: once per track when its identity settles, then again at most
+/// every `sighting_interval_sec` while they stay in view.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recognition {
     pub camera_id: String,
     pub employee_id: String,
-    /// When the frame that settled the identity arrived.
+    /// When the frame arrived.
     pub at: DateTime<Utc>,
-    /// Mean cosine similarity of the winning votes.
+    /// Mean cosine similarity of the winning votes (settling), or of the latest embedding.
     pub similarity: f32,
     /// The track (unique per camera pipeline) the face was followed on.
     pub track_id: u64,
-    /// JPEG of the face with some margin, from the settling frame.
+    /// JPEG of the face with some margin, from the settling frame; `None` for a "still in view"
+    /// report (its track's settling snapshot stands for it).
+    pub snapshot_jpeg: Option<Vec<u8>>,
+}
+
+/// A face followed on one track and settled as nobody enrolled (reported once per settling).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownFace {
+    pub camera_id: String,
+    pub track_id: u64,
+    /// When the frame that settled it arrived.
+    pub at: DateTime<Utc>,
+    /// The face's embedding in that frame (L2-normalised).
+    pub embedding: Vec<f32>,
+    /// JPEG of the face with some margin, from that frame.
     pub snapshot_jpeg: Vec<u8>,
 }
 
@@ -80,6 +97,7 @@ pub struct CameraPipeline {
     latest: Arc<Mutex<Option<AnalysedFrame>>>,
     ticks: watch::Receiver<u64>,
     recognitions: Option<mpsc::Receiver<Recognition>>,
+    unknown_faces: Option<mpsc::Receiver<UnknownFace>>,
     stop: Arc<StopSignal>,
     thread: Option<JoinHandle<()>>,
     jpeg_quality: u8,
@@ -107,6 +125,7 @@ impl CameraPipeline {
         let (health_tx, health) = watch::channel(CameraHealth::default());
         let health_tx = Arc::new(health_tx);
         let (tx, rx) = mpsc::channel(cfg.recognition_channel_capacity);
+        let (unknown_tx, unknown_rx) = mpsc::channel(cfg.recognition_channel_capacity);
         let latest = Arc::new(Mutex::new(None));
         let (ticks_tx, ticks) = watch::channel(0u64);
         let stop = Arc::new(StopSignal::default());
@@ -115,11 +134,14 @@ impl CameraPipeline {
             camera_id: camera_id.clone(),
             gate: QualityGate::from_config(&cfg),
             tracker: Tracker::new(TrackerConfig::from_config(&cfg)),
+            sightings: SightingClock::new(cfg.sighting_interval_sec),
+            reverify: chrono::Duration::milliseconds(cfg.reverify_interval_ms as i64),
             recognition_threshold: cfg.recognition_threshold,
             jpeg_quality: cfg.jpeg_quality,
             engine,
             gallery,
             tx,
+            unknown_tx,
             health: health_tx.clone(),
             latest: latest.clone(),
             ticks: ticks_tx,
@@ -142,6 +164,7 @@ impl CameraPipeline {
             latest,
             ticks,
             recognitions: Some(rx),
+            unknown_faces: Some(unknown_rx),
             stop,
             thread: Some(thread),
             jpeg_quality,
@@ -155,6 +178,12 @@ impl CameraPipeline {
     /// The recognitions channel; `Some` on the first call only.
     pub fn take_recognitions(&mut self) -> Option<mpsc::Receiver<Recognition>> {
         self.recognitions.take()
+    }
+
+    /// The unknown-faces channel; `Some` on the first call only. Nobody taking it is fine: the
+    /// faces are then only counted in the camera's health.
+    pub fn take_unknown_faces(&mut self) -> Option<mpsc::Receiver<UnknownFace>> {
+        self.unknown_faces.take()
     }
 
     /// Health updates (state, fps, last frame, reconnects, last error, counters).
@@ -217,165 +246,5 @@ impl CameraPipeline {
 impl Drop for CameraPipeline {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// The per-camera analysis state, owned by the camera thread.
-struct Analyzer {
-    camera_id: String,
-    engine: Arc<FaceEngine>,
-    gallery: Arc<RwLock<Gallery>>,
-    gate: QualityGate,
-    tracker: Tracker,
-    recognition_threshold: f32,
-    jpeg_quality: u8,
-    tx: mpsc::Sender<Recognition>,
-    health: Arc<watch::Sender<CameraHealth>>,
-    latest: Arc<Mutex<Option<AnalysedFrame>>>,
-    ticks: watch::Sender<u64>,
-}
-
-impl Analyzer {
-    fn process(&mut self, frame: RgbImage, at: DateTime<Utc>) {
-        let faces = self.engine.detect(&frame).unwrap_or_else(|e| {
-            tracing::warn!(camera = %self.camera_id, error = %e, "face detection failed");
-            Vec::new()
-        });
-        let boxes: Vec<BBox> = faces.iter().map(|f| f.bbox).collect();
-        let track_ids = self.tracker.update(&boxes);
-        let overlays = faces
-            .iter()
-            .zip(track_ids)
-            .map(|(face, track_id)| {
-                let (label, similarity) = self.recognise(&frame, face, track_id, at);
-                FaceOverlay {
-                    bbox: face.bbox,
-                    track_id,
-                    label,
-                    similarity,
-                }
-            })
-            .collect();
-        let seq = *self.ticks.borrow() + 1;
-        *lock(&self.latest) = Some(AnalysedFrame {
-            image: Arc::new(frame),
-            faces: overlays,
-            captured_at: at,
-            analysed_at: Utc::now(),
-            seq,
-        });
-        self.ticks.send_replace(seq);
-    }
-
-    /// Recognises one face and votes for its track; returns the face's label and the similarity
-    /// of its best match in this frame.
-    fn recognise(
-        &mut self,
-        frame: &RgbImage,
-        face: &DetectedFace,
-        track_id: u64,
-        at: DateTime<Utc>,
-    ) -> (FaceLabel, Option<f32>) {
-        let embedding = match self.quality_embedding(frame, face) {
-            Ok(e) => e,
-            Err(label) => return (self.settled_label(track_id).unwrap_or(label), None),
-        };
-        let best = self
-            .gallery
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .best(&embedding);
-        tracing::debug!(camera = %self.camera_id, track_id, ?best, "face vote");
-        let similarity = best.as_ref().map(|m| m.similarity);
-        let vote = match best {
-            Some(m) if m.similarity >= self.recognition_threshold => Vote::Known(m),
-            _ => Vote::Unknown,
-        };
-        match self.tracker.vote(track_id, vote) {
-            Some(TrackEvent::Recognized {
-                employee_id,
-                similarity,
-                ..
-            }) => self.emit(frame, face, track_id, at, employee_id, similarity),
-            Some(TrackEvent::Unknown { .. }) => self.health.send_modify(|h| h.unknown_faces += 1),
-            None => {}
-        }
-        let label = self.settled_label(track_id).unwrap_or(FaceLabel::Pending);
-        (label, similarity)
-    }
-
-    /// The embedding of a face that passes the quality gates, else the label to show.
-    fn quality_embedding(
-        &self,
-        frame: &RgbImage,
-        face: &DetectedFace,
-    ) -> Result<Vec<f32>, FaceLabel> {
-        self.gate
-            .check_size(&face.bbox)
-            .map_err(|_| FaceLabel::PoorQuality)?;
-        let aligned = align_face(frame, &face.landmarks).ok_or(FaceLabel::PoorQuality)?;
-        if let Err(issue) = self.gate.check(&face.bbox, &aligned) {
-            tracing::trace!(camera = %self.camera_id, %issue, "face skipped");
-            return Err(FaceLabel::PoorQuality);
-        }
-        self.engine.embed(&aligned).map_err(|e| {
-            tracing::warn!(camera = %self.camera_id, error = %e, "face embedding failed");
-            FaceLabel::Pending
-        })
-    }
-
-    /// Known or Unknown once the track's votes have settled.
-    fn settled_label(&self, track_id: u64) -> Option<FaceLabel> {
-        let track = self.tracker.track(track_id)?;
-        if track.is_unknown() {
-            return Some(FaceLabel::Unknown);
-        }
-        track.identity().map(|id| FaceLabel::Known(id.to_string()))
-    }
-
-    fn emit(
-        &self,
-        frame: &RgbImage,
-        face: &DetectedFace,
-        track_id: u64,
-        at: DateTime<Utc>,
-        employee_id: String,
-        similarity: f32,
-    ) {
-        let b = face.bbox.expanded(0.3, frame.width(), frame.height());
-        let snapshot = image::imageops::crop_imm(
-            frame,
-            b.x1 as u32,
-            b.y1 as u32,
-            (b.width() as u32).max(1),
-            (b.height() as u32).max(1),
-        )
-        .to_image();
-        let recognition = Recognition {
-            camera_id: self.camera_id.clone(),
-            employee_id,
-            at,
-            similarity,
-            track_id,
-            snapshot_jpeg: encode_jpeg(&snapshot, self.jpeg_quality),
-        };
-        // The camera supervisor logs the recorded sighting (one line per recognition).
-        tracing::debug!(
-            camera = %recognition.camera_id,
-            employee = %recognition.employee_id,
-            similarity = recognition.similarity,
-            track_id,
-            "employee recognised"
-        );
-        match self.tx.try_send(recognition) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(camera = %self.camera_id, "recognition channel full, recognition dropped");
-                self.health.send_modify(|h| h.dropped_recognitions += 1);
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::debug!(camera = %self.camera_id, "nobody listens for recognitions");
-            }
-        }
     }
 }

@@ -3,8 +3,11 @@
 //! reported once, when their identity is stable, not on every frame.
 //! Votes keep being collected, so a track that another person takes over
 //! (IOU tracking cannot tell) is reported again under the new identity.
+//! Once settled, a track is embedded again only now and then ([`Track::needs_embedding`]).
 
 use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
 
 use crate::config::InferenceConfig;
 use crate::gallery::Match;
@@ -63,7 +66,17 @@ pub struct Track {
     votes: VecDeque<Vote>,
     reported: Option<String>,
     unknown: bool,
+    /// The latest vote disagreed with the settled identity: recognise every frame again.
+    doubt: bool,
+    /// When and where the face was last embedded.
+    embedded: Option<(DateTime<Utc>, BBox)>,
+    /// Best gallery similarity at the last embedding (shown on the overlays).
+    similarity: Option<f32>,
 }
+
+/// A box that overlaps the box of the last embedding less than this has jumped: someone else may
+/// stand there now.
+pub const BOX_JUMP_IOU: f32 = 0.5;
 
 impl Track {
     /// The employee this track was last reported as.
@@ -74,6 +87,31 @@ impl Track {
     /// Whether the track's latest settled state is "unknown face".
     pub fn is_unknown(&self) -> bool {
         self.unknown
+    }
+
+    /// Whether the identity is settled (known or unknown) and the latest vote agreed with it.
+    pub fn is_settled(&self) -> bool {
+        (self.reported.is_some() || self.unknown) && !self.doubt
+    }
+
+    /// Best gallery similarity at the latest embedding of this track's face.
+    pub fn similarity(&self) -> Option<f32> {
+        self.similarity
+    }
+
+    /// Whether this frame's face must be embedded: always while the identity is unsettled or in
+    /// doubt; once settled, only every `reverify` and when the box jumps (so a person who takes
+    /// over the track is still caught).
+    pub fn needs_embedding(&self, at: DateTime<Utc>, reverify: chrono::Duration) -> bool {
+        if !self.is_settled() {
+            return true;
+        }
+        match self.embedded {
+            Some((last_at, last_box)) => {
+                at - last_at >= reverify || self.bbox.iou(&last_box) < BOX_JUMP_IOU
+            }
+            None => true,
+        }
     }
 }
 
@@ -149,6 +187,9 @@ impl Tracker {
                         votes: VecDeque::with_capacity(self.cfg.window),
                         reported: None,
                         unknown: false,
+                        doubt: false,
+                        embedded: None,
+                        similarity: None,
                     });
                     ids.push(id);
                 }
@@ -157,6 +198,14 @@ impl Tracker {
         let max_misses = self.cfg.max_misses;
         self.tracks.retain(|t| t.misses <= max_misses);
         ids
+    }
+
+    /// Notes that the track's current face was embedded at `at`, with this best similarity.
+    pub fn embedded(&mut self, track_id: u64, at: DateTime<Utc>, similarity: Option<f32>) {
+        if let Some(track) = self.tracks.iter_mut().find(|t| t.id == track_id) {
+            track.embedded = Some((at, track.bbox));
+            track.similarity = similarity;
+        }
     }
 
     /// Records a recognition for a track and settles its identity when one
@@ -168,6 +217,10 @@ impl Tracker {
     pub fn vote(&mut self, track_id: u64, vote: Vote) -> Option<TrackEvent> {
         let cfg = self.cfg;
         let track = self.tracks.iter_mut().find(|t| t.id == track_id)?;
+        track.doubt = match &vote {
+            Vote::Known(m) => track.reported.as_deref() != Some(m.employee_id.as_str()),
+            Vote::Unknown => !track.unknown,
+        };
         track.votes.push_back(vote);
         while track.votes.len() > cfg.window {
             track.votes.pop_front();
@@ -199,6 +252,7 @@ impl Tracker {
                 }
                 track.reported = Some(employee_id.clone());
                 track.unknown = false;
+                track.doubt = false;
                 Some(TrackEvent::Recognized {
                     track_id,
                     employee_id,
@@ -208,167 +262,10 @@ impl Tracker {
             None if unknown >= cfg.min_votes && !track.unknown => {
                 track.unknown = true;
                 track.reported = None;
+                track.doubt = false;
                 Some(TrackEvent::Unknown { track_id })
             }
             None => None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tracker() -> Tracker {
-        Tracker::new(TrackerConfig {
-            iou_threshold: 0.3,
-            max_misses: 2,
-            window: 5,
-            min_votes: 3,
-        })
-    }
-
-    fn known(id: &str, similarity: f32) -> Vote {
-        Vote::Known(Match {
-            employee_id: id.into(),
-            similarity,
-        })
-    }
-
-    fn b(x: f32) -> BBox {
-        BBox::new(x, 10.0, x + 50.0, 70.0)
-    }
-
-    #[test]
-    fn moving_face_keeps_its_track_and_new_face_gets_a_new_one() {
-        let mut t = tracker();
-        let first = t.update(&[b(0.0)]);
-        assert_eq!(first, vec![1]);
-        // Moved by 10 px (IOU 0.67) and a second face far away.
-        let second = t.update(&[b(200.0), b(10.0)]);
-        assert_eq!(second, vec![2, 1]);
-        assert_eq!(t.track(1).unwrap().bbox, b(10.0));
-    }
-
-    #[test]
-    fn association_prefers_the_best_overlap() {
-        let mut t = tracker();
-        t.update(&[b(0.0), b(40.0)]);
-        // Box at 35 overlaps track 2 (at 40) more than track 1 (at 0).
-        let ids = t.update(&[b(35.0), b(2.0)]);
-        assert_eq!(ids, vec![2, 1]);
-    }
-
-    #[test]
-    fn tracks_survive_max_misses_then_disappear() {
-        let mut t = tracker();
-        t.update(&[b(0.0)]);
-        t.update(&[]);
-        t.update(&[]);
-        assert!(t.track(1).is_some(), "missed twice: still alive");
-        assert_eq!(t.update(&[b(0.0)]), vec![1], "re-found after misses");
-        t.update(&[]);
-        t.update(&[]);
-        t.update(&[]);
-        assert!(t.tracks().is_empty());
-        assert_eq!(t.update(&[b(0.0)]), vec![2], "a new track after expiry");
-    }
-
-    #[test]
-    fn identity_is_reported_once_after_min_votes() {
-        let mut t = tracker();
-        t.update(&[b(0.0)]);
-        assert_eq!(t.vote(1, known("alice", 0.6)), None);
-        assert_eq!(t.vote(1, known("bob", 0.5)), None);
-        assert_eq!(t.vote(1, known("alice", 0.7)), None);
-        assert_eq!(
-            t.vote(1, known("alice", 0.8)),
-            Some(TrackEvent::Recognized {
-                track_id: 1,
-                employee_id: "alice".into(),
-                similarity: 0.7,
-            })
-        );
-        assert_eq!(t.track(1).unwrap().identity(), Some("alice"));
-        assert_eq!(t.vote(1, known("alice", 0.9)), None, "reported once");
-        assert_eq!(t.vote(1, known("bob", 0.9)), None);
-    }
-
-    #[test]
-    fn a_track_taken_over_by_someone_else_is_reported_again() {
-        let mut t = tracker();
-        t.update(&[b(0.0)]);
-        for _ in 0..3 {
-            t.vote(1, known("alice", 0.8));
-        }
-        assert_eq!(t.track(1).unwrap().identity(), Some("alice"));
-        // Alice leaves, Bob steps into the same spot before the track expires.
-        assert_eq!(t.vote(1, known("bob", 0.7)), None);
-        assert_eq!(t.vote(1, known("bob", 0.7)), None);
-        assert_eq!(
-            t.vote(1, known("bob", 0.7)),
-            Some(TrackEvent::Recognized {
-                track_id: 1,
-                employee_id: "bob".into(),
-                similarity: 0.7,
-            })
-        );
-    }
-
-    #[test]
-    fn only_the_last_window_votes_count() {
-        let mut t = tracker();
-        t.update(&[b(0.0)]);
-        for v in [
-            known("alice", 0.6),
-            known("alice", 0.6),
-            Vote::Unknown,
-            Vote::Unknown,
-        ] {
-            assert_eq!(t.vote(1, v), None);
-        }
-        // Window of 5: alice, alice, ?, ?, bob -> nothing; then bob pushes alice out.
-        assert_eq!(t.vote(1, known("bob", 0.6)), None);
-        assert_eq!(t.vote(1, known("bob", 0.6)), None);
-        let e = t.vote(1, known("bob", 0.6));
-        assert!(
-            matches!(e, Some(TrackEvent::Recognized { ref employee_id, .. }) if employee_id == "bob")
-        );
-    }
-
-    #[test]
-    fn unknown_tracks_are_counted_once_and_may_still_be_recognised() {
-        let mut t = tracker();
-        t.update(&[b(0.0)]);
-        assert_eq!(t.vote(1, Vote::Unknown), None);
-        assert_eq!(t.vote(1, Vote::Unknown), None);
-        assert_eq!(
-            t.vote(1, Vote::Unknown),
-            Some(TrackEvent::Unknown { track_id: 1 })
-        );
-        assert!(t.track(1).unwrap().is_unknown());
-        assert_eq!(t.vote(1, Vote::Unknown), None, "counted once");
-        for _ in 0..2 {
-            assert_eq!(t.vote(1, known("carol", 0.5)), None);
-        }
-        assert!(matches!(
-            t.vote(1, known("carol", 0.5)),
-            Some(TrackEvent::Recognized { .. })
-        ));
-        assert!(!t.track(1).unwrap().is_unknown());
-        // Carol leaves and a stranger takes the spot: unknown again, counted again.
-        assert_eq!(t.vote(1, Vote::Unknown), None);
-        assert_eq!(t.vote(1, Vote::Unknown), None);
-        assert_eq!(
-            t.vote(1, Vote::Unknown),
-            Some(TrackEvent::Unknown { track_id: 1 })
-        );
-        assert_eq!(t.track(1).unwrap().identity(), None);
-    }
-
-    #[test]
-    fn votes_for_dead_tracks_are_ignored() {
-        let mut t = tracker();
-        assert_eq!(t.vote(42, known("alice", 0.9)), None);
     }
 }

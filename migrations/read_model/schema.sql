@@ -133,3 +133,25 @@ CREATE TABLE users
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
 );
+
+-- Unknown visitors: one row per track settled as unknown, grouped by embedding similarity (the
+-- group id is the id of its first face; see projections/src/visitors.rs).
+CREATE TABLE unknown_faces
+(
+    id           text PRIMARY KEY,
+    camera_id    text           NOT NULL,
+    seen_at      timestamptz    NOT NULL,
+    track_id     bigint         NOT NULL,
+    snapshot_ref text,
+    model_id     text           NOT NULL,
+    embedding    real[]         NOT NULL,
+    group_id     text           NOT NULL,
+    -- VisitorStatus (a text column: the read model is rebuilt in scratch schemas, where a
+    -- schema-local enum type would not match the one the connection cached).
+    status       text           NOT NULL DEFAULT 'OPEN'
+        CHECK (status IN ('OPEN', 'ENROLLED', 'ATTACHED', 'DISMISSED')),
+    employee_id  text,
+    resolved_at  timestamptz
+);
+CREATE INDEX unknown_faces_open ON unknown_faces (status, seen_at);
+CREATE INDEX unknown_faces_group ON unknown_faces (group_id);

@@ -10,6 +10,7 @@ use facewatch_domain::employee_code::EmployeeCodeEvent;
 use facewatch_domain::maintenance::MaintenanceEvent;
 use facewatch_domain::presence::{EntryType, PresenceEvent};
 use facewatch_domain::schedule::ScheduleSnapshot;
+use facewatch_domain::visitor::{Resolution, UnknownFaceEvent};
 use facewatch_domain::AnyEvent;
 use facewatch_store::RecordedEvent;
 use sqlx::{PgConnection, Row};
@@ -66,6 +67,8 @@ pub(crate) async fn apply(
         AnyEvent::Presence(e) => return presence(db, rec.seq, id, e, changes).await,
         // Users are not shown live anywhere: no change to announce.
         AnyEvent::User(e) => return crate::users::apply(db, id, e).await,
+        // The Visitors page reads on demand: no change to announce.
+        AnyEvent::UnknownFace(e) => return crate::visitors::apply(db, id, e).await,
         // Rule-keeping aggregates (code reservations, admin seats) only show in the audit log.
         AnyEvent::EmployeeCode(_) | AnyEvent::AdminSeats(_) => return Ok(()),
         AnyEvent::Maintenance(MaintenanceEvent::LogsReset { scope, window, .. }) => {
@@ -125,6 +128,15 @@ fn log_row(rec: &RecordedEvent) -> LogRow {
         | AnyEvent::Maintenance(_)
         | AnyEvent::User(_)
         | AnyEvent::AdminSeats(_) => (None, None),
+        AnyEvent::UnknownFace(UnknownFaceEvent::Seen { camera_id, .. }) => {
+            (None, Some(camera_id.clone()))
+        }
+        AnyEvent::UnknownFace(UnknownFaceEvent::Resolved { resolution, .. }) => match resolution {
+            Resolution::Enrolled { employee_id } | Resolution::Attached { employee_id } => {
+                (Some(employee_id.clone()), None)
+            }
+            Resolution::Dismissed => (None, None),
+        },
     };
     let mut payload = serde_json::to_value(&rec.event).expect("events serialize");
     strip_secrets(&mut payload);

@@ -1,4 +1,5 @@
-//! Read models (attendance, presence, alerts, employees, cameras, schedule history, event log),
+//! Read models (attendance, presence, alerts, employees, cameras, schedule history, event log,
+//! unknown visitors),
 //! projected from the event log in global order. Replaying the log from zero into a fresh schema
 //! must give identical tables; `replay::verify` proves it.
 
@@ -10,6 +11,7 @@ pub mod queries;
 pub mod replay;
 pub mod schema;
 mod users;
+pub mod visitors;
 
 pub use changes::Change;
 pub use projector::Projector;

@@ -8,7 +8,7 @@ use crate::projector::{ProjectionError, Projector};
 use crate::schema::{checked_schema, install};
 
 /// Every read-model table, in the order reports list them.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 11] = [
     "employees",
     "face_templates",
     "cameras",
@@ -19,6 +19,7 @@ pub const TABLES: [&str; 10] = [
     "alert_state",
     "event_log",
     "users",
+    "unknown_faces",
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

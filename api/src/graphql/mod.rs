@@ -8,32 +8,35 @@ mod query;
 mod subscription;
 mod types;
 mod users;
+mod visitors;
 mod webhooks;
 
 use async_graphql::{MergedObject, Schema};
 
 use crate::AppState;
 
-/// The read models plus the webhook dead letters.
+/// The read models plus the webhook dead letters and unknown visitors.
 #[derive(MergedObject)]
-pub struct Query(query::Query, webhooks::WebhookQuery);
+pub struct Query(query::Query, webhooks::WebhookQuery, visitors::VisitorQuery);
 
-/// The domain's mutations plus user management and webhook retries.
+/// The domain's mutations plus user management, webhook retries and unknown visitors.
 #[derive(MergedObject)]
 pub struct Mutation(
     mutation::Mutation,
     users::UserMutation,
     webhooks::WebhookMutation,
+    visitors::VisitorMutation,
 );
 
 pub type FacewatchSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub fn build_schema(state: AppState) -> FacewatchSchema {
-    let query = Query(query::Query, webhooks::WebhookQuery);
+    let query = Query(query::Query, webhooks::WebhookQuery, visitors::VisitorQuery);
     let mutation = Mutation(
         mutation::Mutation,
         users::UserMutation,
         webhooks::WebhookMutation,
+        visitors::VisitorMutation,
     );
     Schema::build(query, mutation, subscription::Subscription)
         .data(state)

@@ -2,7 +2,7 @@
 //! parse the request, call [`facewatch_app::App`] (the same use cases GraphQL runs) and map
 //! [`AppError`] to a status code with a JSON body `{ "error": "…" }`.
 
-mod files;
+pub(crate) mod files;
 pub mod live;
 mod people;
 mod reports;

@@ -1,0 +1,239 @@
+//! The analysis of one camera's frames, on its own thread: detect, track, recognise (only while
+//! a track's identity is unsettled, then now and then), report settled employees (at a bounded rate
+//! while they stay, see [`crate::sightings`]) and unknown faces, publish the annotated frame.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, Utc};
+use image::RgbImage;
+use tokio::sync::{mpsc, watch};
+
+use crate::detect::DetectedFace;
+use crate::engine::{lock, FaceEngine};
+use crate::frame::AnalysedFrame;
+use crate::gallery::Gallery;
+use crate::geometry::{align_face, BBox};
+use crate::pipeline::{FaceLabel, FaceOverlay, Recognition, UnknownFace};
+use crate::quality::QualityGate;
+use crate::sightings::{face_snapshot, SightingClock};
+use crate::track::{TrackEvent, Tracker, Vote};
+use crate::video::CameraHealth;
+
+/// The per-camera analysis state, owned by the camera thread.
+pub(crate) struct Analyzer {
+    pub(crate) camera_id: String,
+    pub(crate) engine: Arc<FaceEngine>,
+    pub(crate) gallery: Arc<RwLock<Gallery>>,
+    pub(crate) gate: QualityGate,
+    pub(crate) tracker: Tracker,
+    pub(crate) sightings: SightingClock,
+    /// How often a settled track's face is embedded again.
+    pub(crate) reverify: chrono::Duration,
+    pub(crate) recognition_threshold: f32,
+    pub(crate) jpeg_quality: u8,
+    pub(crate) tx: mpsc::Sender<Recognition>,
+    pub(crate) unknown_tx: mpsc::Sender<UnknownFace>,
+    pub(crate) health: Arc<watch::Sender<CameraHealth>>,
+    pub(crate) latest: Arc<Mutex<Option<AnalysedFrame>>>,
+    pub(crate) ticks: watch::Sender<u64>,
+}
+
+impl Analyzer {
+    pub(crate) fn process(&mut self, frame: RgbImage, at: DateTime<Utc>) {
+        let faces = self.engine.detect(&frame).unwrap_or_else(|e| {
+            tracing::warn!(camera = %self.camera_id, error = %e, "face detection failed");
+            Vec::new()
+        });
+        let boxes: Vec<BBox> = faces.iter().map(|f| f.bbox).collect();
+        let track_ids = self.tracker.update(&boxes);
+        let overlays = faces
+            .iter()
+            .zip(track_ids)
+            .map(|(face, track_id)| {
+                let (label, similarity) = self.recognise(&frame, face, track_id, at);
+                FaceOverlay {
+                    bbox: face.bbox,
+                    track_id,
+                    label,
+                    similarity,
+                }
+            })
+            .collect::<Vec<_>>();
+        self.report_still_in_view(&overlays, at);
+        let seq = *self.ticks.borrow() + 1;
+        *lock(&self.latest) = Some(AnalysedFrame {
+            image: Arc::new(frame),
+            faces: overlays,
+            captured_at: at,
+            analysed_at: Utc::now(),
+            seq,
+        });
+        self.ticks.send_replace(seq);
+    }
+
+    /// Settled tracks in view whose employee is due another sighting (see [`crate::sightings`]).
+    fn report_still_in_view(&mut self, faces: &[FaceOverlay], at: DateTime<Utc>) {
+        self.sightings.forget_stale(at);
+        for face in faces {
+            let FaceLabel::Known(employee_id) = &face.label else {
+                continue;
+            };
+            let settled = self
+                .tracker
+                .track(face.track_id)
+                .is_some_and(|t| t.is_settled());
+            if settled && self.sightings.due(employee_id, at) {
+                let similarity = face.similarity.unwrap_or(self.recognition_threshold);
+                self.send(Recognition {
+                    camera_id: self.camera_id.clone(),
+                    employee_id: employee_id.clone(),
+                    at,
+                    similarity,
+                    track_id: face.track_id,
+                    snapshot_jpeg: None,
+                });
+            }
+        }
+    }
+
+    /// Recognises one face and votes for its track; returns the face's label and the similarity
+    /// of the track's latest embedding. A settled track is embedded only now and then
+    /// ([`crate::track::Track::needs_embedding`]); in between its settled label is shown.
+    fn recognise(
+        &mut self,
+        frame: &RgbImage,
+        face: &DetectedFace,
+        track_id: u64,
+        at: DateTime<Utc>,
+    ) -> (FaceLabel, Option<f32>) {
+        let (settled, shown_similarity) = match self.tracker.track(track_id) {
+            Some(track) if !track.needs_embedding(at, self.reverify) => {
+                (self.settled_label(track_id), track.similarity())
+            }
+            Some(track) => (None, track.similarity()),
+            None => (None, None),
+        };
+        if let Some(label) = settled {
+            return (label, shown_similarity);
+        }
+        let embedding = match self.quality_embedding(frame, face) {
+            Ok(e) => e,
+            Err(label) => {
+                return (
+                    self.settled_label(track_id).unwrap_or(label),
+                    shown_similarity,
+                )
+            }
+        };
+        let best = self
+            .gallery
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .best(&embedding);
+        tracing::debug!(camera = %self.camera_id, track_id, ?best, "face vote");
+        let similarity = best.as_ref().map(|m| m.similarity);
+        self.tracker.embedded(track_id, at, similarity);
+        let vote = match best {
+            Some(m) if m.similarity >= self.recognition_threshold => Vote::Known(m),
+            _ => Vote::Unknown,
+        };
+        match self.tracker.vote(track_id, vote) {
+            Some(TrackEvent::Recognized {
+                employee_id,
+                similarity,
+                ..
+            }) => self.emit(frame, face, track_id, at, employee_id, similarity),
+            Some(TrackEvent::Unknown { .. }) => {
+                self.health.send_modify(|h| h.unknown_faces += 1);
+                self.send_unknown(UnknownFace {
+                    camera_id: self.camera_id.clone(),
+                    track_id,
+                    at,
+                    embedding,
+                    snapshot_jpeg: face_snapshot(frame, &face.bbox, self.jpeg_quality),
+                });
+            }
+            None => {}
+        }
+        let label = self.settled_label(track_id).unwrap_or(FaceLabel::Pending);
+        (label, similarity)
+    }
+
+    /// The embedding of a face that passes the quality gates, else the label to show.
+    fn quality_embedding(
+        &self,
+        frame: &RgbImage,
+        face: &DetectedFace,
+    ) -> Result<Vec<f32>, FaceLabel> {
+        self.gate
+            .check_size(&face.bbox)
+            .map_err(|_| FaceLabel::PoorQuality)?;
+        let aligned = align_face(frame, &face.landmarks).ok_or(FaceLabel::PoorQuality)?;
+        if let Err(issue) = self.gate.check(&face.bbox, &aligned) {
+            tracing::trace!(camera = %self.camera_id, %issue, "face skipped");
+            return Err(FaceLabel::PoorQuality);
+        }
+        self.engine.embed(&aligned).map_err(|e| {
+            tracing::warn!(camera = %self.camera_id, error = %e, "face embedding failed");
+            FaceLabel::Pending
+        })
+    }
+
+    /// Known or Unknown once the track's votes have settled.
+    fn settled_label(&self, track_id: u64) -> Option<FaceLabel> {
+        let track = self.tracker.track(track_id)?;
+        if track.is_unknown() {
+            return Some(FaceLabel::Unknown);
+        }
+        track.identity().map(|id| FaceLabel::Known(id.to_string()))
+    }
+
+    /// Reports a track that just settled on an employee, with a snapshot of the face.
+    fn emit(
+        &mut self,
+        frame: &RgbImage,
+        face: &DetectedFace,
+        track_id: u64,
+        at: DateTime<Utc>,
+        employee_id: String,
+        similarity: f32,
+    ) {
+        self.sightings.reported(&employee_id, at);
+        self.send(Recognition {
+            camera_id: self.camera_id.clone(),
+            employee_id,
+            at,
+            similarity,
+            track_id,
+            snapshot_jpeg: Some(face_snapshot(frame, &face.bbox, self.jpeg_quality)),
+        });
+    }
+
+    fn send(&self, recognition: Recognition) {
+        let track_id = recognition.track_id;
+        // The camera supervisor logs the recorded sighting (one line per recognition).
+        tracing::debug!(
+            camera = %recognition.camera_id,
+            employee = %recognition.employee_id,
+            similarity = recognition.similarity,
+            track_id,
+            "employee recognised"
+        );
+        match self.tx.try_send(recognition) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(camera = %self.camera_id, "recognition channel full, recognition dropped");
+                self.health.send_modify(|h| h.dropped_recognitions += 1);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::debug!(camera = %self.camera_id, "nobody listens for recognitions");
+            }
+        }
+    }
+
+    fn send_unknown(&self, face: UnknownFace) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.unknown_tx.try_send(face) {
+            tracing::warn!(camera = %self.camera_id, "unknown-face channel full, face dropped");
+        }
+    }
+}
