@@ -3,6 +3,7 @@
 //! waits until the projector has applied the event first.
 
 use facewatch_domain::presence::PresenceEvent;
+use facewatch_domain::visitor::UnknownFaceEvent;
 use facewatch_domain::AnyEvent;
 use facewatch_projections::queries::{self, AlertView};
 use facewatch_store::RecordedEvent;
@@ -23,6 +24,8 @@ pub enum NoticeType {
     AlertResolved,
     #[serde(rename = "schedule.changed")]
     ScheduleChanged,
+    #[serde(rename = "unknown_face.seen")]
+    UnknownFaceSeen,
 }
 
 impl NoticeType {
@@ -33,6 +36,7 @@ impl NoticeType {
             Self::AlertRaised => "alert.raised",
             Self::AlertResolved => "alert.resolved",
             Self::ScheduleChanged => "schedule.changed",
+            Self::UnknownFaceSeen => "unknown_face.seen",
         }
     }
 }
@@ -101,6 +105,27 @@ pub async fn notices(pool: &PgPool, rec: &RecordedEvent) -> Result<Vec<Notice>, 
                     "change": rec.event_type,
                     "actor": rec.actor,
                     "schedule": schedule,
+                }),
+            ));
+        }
+        AnyEvent::UnknownFace(UnknownFaceEvent::Seen {
+            camera_id,
+            at,
+            track_id,
+            snapshot_ref,
+            ..
+        }) => {
+            let camera_name = queries::camera(pool, camera_id).await?.map(|c| c.name);
+            notices.push(Notice::new(
+                NoticeType::UnknownFaceSeen,
+                json!({
+                    "face_id": rec.aggregate_id,
+                    "camera_id": camera_id,
+                    "camera_name": camera_name,
+                    "at": at,
+                    "track_id": track_id,
+                    // Served to a logged-in dashboard user (GET, any role).
+                    "snapshot_url": snapshot_ref.as_ref().map(|r| format!("/api/files/{r}")),
                 }),
             ));
         }

@@ -101,16 +101,16 @@ impl Publisher {
             let mut messages = Vec::new();
             for event in &events {
                 for notice in notices(self.outbox.pool(), event).await? {
-                    if matches!(
-                        notice.kind,
-                        NoticeType::AlertRaised | NoticeType::AlertResolved
-                    ) {
-                        messages.push(Message {
-                            topic: self.topics.alerts(),
-                            payload: notice.data.to_string(),
-                            retain: false,
-                        });
-                    }
+                    let topic = match notice.kind {
+                        NoticeType::AlertRaised | NoticeType::AlertResolved => self.topics.alerts(),
+                        NoticeType::UnknownFaceSeen => self.topics.unknown(),
+                        _ => continue,
+                    };
+                    messages.push(Message {
+                        topic,
+                        payload: notice.data.to_string(),
+                        retain: false,
+                    });
                 }
             }
             let mut tx = self.outbox.pool().begin().await?;

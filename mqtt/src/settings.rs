@@ -164,7 +164,7 @@ pub struct WebhookEndpoint {
     /// `http://` or `https://`.
     pub url: String,
     /// Which notices it receives: `employee.entered`, `employee.exited`, `alert.raised`,
-    /// `alert.resolved`, `schedule.changed`.
+    /// `alert.resolved`, `schedule.changed`, `unknown_face.seen`.
     pub events: Vec<NoticeType>,
     /// Environment variable holding the HMAC-SHA256 secret.
     pub secret_env: String,

@@ -49,6 +49,9 @@ impl Topics {
     pub fn alerts(&self) -> String {
         format!("{}/alerts", self.prefix)
     }
+    pub fn unknown(&self) -> String {
+        format!("{}/unknown", self.prefix)
+    }
     pub fn schedule_set(&self) -> String {
         format!("{}/schedule/set", self.prefix)
     }

@@ -3,6 +3,7 @@
 mod support;
 
 use chrono::{TimeDelta, Utc};
+use facewatch_app::{Actor, CommandContext, UnknownFaceInput};
 use facewatch_projections::queries;
 use serde_json::{json, Value};
 use support::*;
@@ -162,6 +163,52 @@ async fn a_scenario_leaves_presence_attendance_alerts_and_discovery_on_the_broke
         .await;
     watcher.stop();
     late.stop();
+    world.test.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unknown_face_is_announced_on_the_unknown_topic() {
+    let world = World::new("mqtt_unknown").await;
+    let watcher = Watcher::start(&[format!("{}/#", world.prefix)]).await;
+    let publisher = world.start_mqtt(world.mqtt_settings(1883), cameras_online(&["door"]));
+    world.add_camera("door").await;
+    let at = Utc::now() - TimeDelta::seconds(5);
+    let mut embedding = vec![0.0f32; 8];
+    embedding[0] = 1.0;
+    let face = UnknownFaceInput {
+        camera_id: "door".into(),
+        at: Some(at),
+        track_id: 7,
+        snapshot_ref: Some("snapshots/door/2026-11-25/7.jpg".into()),
+        embedding,
+        model_id: "test-model".into(),
+    };
+    let camera = CommandContext::new(Actor::camera("door")).with_now(Utc::now());
+    world
+        .app()
+        .record_unknown_face(&camera, face)
+        .await
+        .unwrap();
+    let unknown_topic = world.topic("unknown");
+    let seen = watcher
+        .until("an unknown face", |seen| {
+            seen.iter().any(|r| r.topic == unknown_topic)
+        })
+        .await;
+    let message = seen.iter().find(|r| r.topic == unknown_topic).unwrap();
+    assert!(!message.retain);
+    let face: Value = serde_json::from_str(&message.payload).unwrap();
+    assert_eq!(face["camera_id"], "door");
+    assert_eq!(face["camera_name"], "Camera door");
+    assert_eq!(face["track_id"], 7);
+    assert_eq!(face["at"], json!(at));
+    assert_eq!(
+        face["snapshot_url"],
+        "/api/files/snapshots/door/2026-11-25/7.jpg"
+    );
+    assert!(face["face_id"].is_string());
+    publisher.stop().await;
+    watcher.stop();
     world.test.finish().await;
 }
 
