@@ -261,3 +261,63 @@ async fn a_stale_cached_aggregate_is_corrected_by_the_append_check() {
     );
     db.drop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_within_trusts_memory_only_for_the_age_it_is_given() {
+    let db = ScratchDatabase::create("fw_group").await.unwrap();
+    let (first, second) = (
+        EventStore::new(db.pool.clone()),
+        EventStore::new(db.pool.clone()),
+    );
+    let meta = by("cli", None);
+    first
+        .execute::<Presence>("emp-1", sighting(t0()), &meta)
+        .await
+        .unwrap();
+    let check = PresenceCommand::CheckAbsence {
+        now: t0() + Duration::seconds(120),
+        timeout_sec: 60,
+    };
+    second
+        .execute::<Presence>("emp-1", check, &meta)
+        .await
+        .unwrap();
+    let long = std::time::Duration::from_secs(3600);
+    // Within the age given, `first` answers from its memory: the other process's exit is not seen.
+    assert!(
+        first
+            .load_within::<Presence>("emp-1", long)
+            .await
+            .unwrap()
+            .present
+    );
+    // With no age to spare it asks PostgreSQL, and its memory is current again.
+    let zero = std::time::Duration::ZERO;
+    assert!(
+        !first
+            .load_within::<Presence>("emp-1", zero)
+            .await
+            .unwrap()
+            .present
+    );
+    assert!(
+        !first
+            .load_within::<Presence>("emp-1", long)
+            .await
+            .unwrap()
+            .present
+    );
+    // This process's own commands keep its memory current.
+    first
+        .execute::<Presence>("emp-1", sighting(t0() + Duration::seconds(180)), &meta)
+        .await
+        .unwrap();
+    assert!(
+        first
+            .load_within::<Presence>("emp-1", long)
+            .await
+            .unwrap()
+            .present
+    );
+    db.drop().await.unwrap();
+}
