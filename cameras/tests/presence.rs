@@ -246,3 +246,89 @@ async fn leaving_and_coming_back_is_one_exit_at_last_seen_and_one_entry() {
     assert!(back_at - exit_at >= chrono::Duration::seconds(TIMEOUT_SEC.into()));
     test.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walking_from_one_camera_to_another_keeps_one_presence_that_follows_them() {
+    let test = spawn_app("fw_walk").await;
+    let (app, admin) = (&test.app, test.admin());
+    monitoring_on(app, &admin).await;
+    let data = tempfile::tempdir().unwrap();
+    // The door sees the person for the first 7 s, the desk from 5 s on: they walk from one to
+    // the other without ever being out of sight for a presence timeout.
+    let (door, desk) = (data.path().join("door.mp4"), data.path().join("desk.mp4"));
+    make_video(&door, |shot| {
+        let mut frames = frames_of(&[shot("obama2.jpg")], 7);
+        frames.extend(frames_of(&[], 9));
+        frames
+    });
+    make_video(&desk, |shot| {
+        let mut frames = frames_of(&[], 5);
+        frames.extend(frames_of(&[shot("obama2.jpg")], 11));
+        frames
+    });
+    let vision = Vision::load(ai(), data.path().to_path_buf()).unwrap();
+    let obama = enrol(app, &admin, &vision, "Barack Obama", "obama.jpg").await;
+    add_camera(app, &admin, "door", &file_uri(&door).unwrap()).await;
+    add_camera(app, &admin, "desk", &file_uri(&desk).unwrap()).await;
+    let running = Running::start(app, vision.clone());
+
+    // Wait until the desk has taken over (before the door's video loops back to the person).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let row = queries::employee(app.pool(), &obama)
+            .await
+            .unwrap()
+            .unwrap();
+        if row.present == Some(true) && row.camera_id.as_deref() == Some("desk") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the desk never took over: {row:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    running.stop(app).await;
+
+    let events = presence_events(&EventFeed::new(app.pool().clone())).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|(_, e)| match e {
+            PresenceEvent::FaceRecognized { .. } => "seen",
+            PresenceEvent::EmployeeEntered { .. } => "entered",
+            PresenceEvent::EmployeeExited { .. } => "exited",
+            PresenceEvent::AttendanceCorrected { .. } => "corrected",
+        })
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "entered").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(!kinds.contains(&"exited"), "{kinds:?}");
+    let cameras: Vec<&str> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            PresenceEvent::FaceRecognized { camera_id, .. } => Some(camera_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cameras.first(), Some(&"door"), "{cameras:?}");
+    assert!(cameras.contains(&"desk"), "{cameras:?}");
+    let PresenceEvent::EmployeeEntered { camera_id, .. } = events
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| matches!(e, PresenceEvent::EmployeeEntered { .. }))
+        .unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(camera_id, "door", "they came in at the door");
+    let row = queries::employee(app.pool(), &obama)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.camera_id.as_deref(), Some("desk"));
+    assert_eq!(row.present, Some(true));
+    test.finish().await;
+}
