@@ -14,7 +14,7 @@ async fn a_command_message_pauses_monitoring_as_the_mqtt_actor() {
     let watcher = Watcher::start(&[format!("{}/#", world.prefix)]).await;
     let mut settings = world.mqtt_settings(1883);
     settings.commands = true;
-    let publisher = world.start_mqtt(settings, cameras_online(&[]));
+    let publisher = world.start_mqtt(settings, cameras_online(&[])).await;
     world.always_monitor().await;
     let monitoring = world.topic("monitoring");
     let result = world.topic("schedule/result");
@@ -99,10 +99,12 @@ async fn a_command_message_pauses_monitoring_as_the_mqtt_actor() {
 async fn commands_are_ignored_unless_enabled() {
     let world = World::new("mqtt_no_commands").await;
     let watcher = Watcher::start(&[format!("{}/#", world.prefix)]).await;
-    let publisher = world.start_mqtt(
-        world.mqtt_settings(1883),
-        Arc::new(facewatch_mqtt::NoCameras),
-    );
+    let publisher = world
+        .start_mqtt(
+            world.mqtt_settings(1883),
+            Arc::new(facewatch_mqtt::NoCameras),
+        )
+        .await;
     watcher
         .until("online", |seen| {
             last_payloads(seen)

@@ -109,7 +109,7 @@ fn settings(url: &str, max_attempts: u32) -> WebhookSettings {
     }
 }
 
-fn start(
+async fn start(
     world: &World,
     settings: WebhookSettings,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
@@ -117,7 +117,9 @@ fn start(
     let run = facewatch_mqtt::run_webhooks(world.app().clone(), settings, async {
         let _ = stopped.await;
     });
-    (stop, tokio::spawn(async move { run.await.unwrap() }))
+    let running = (stop, tokio::spawn(async move { run.await.unwrap() }));
+    world.until_cursor("webhooks").await;
+    running
 }
 
 async fn statuses(world: &World) -> BTreeMap<String, i64> {
@@ -133,7 +135,7 @@ async fn statuses(world: &World) -> BTreeMap<String, i64> {
 async fn a_receiver_failing_twice_gets_each_notice_once_signed() {
     let world = World::new("webhooks_retry").await;
     let (url, receiver, stop_receiver) = start_receiver(2).await;
-    let (stop, task) = start(&world, settings(&url, 8));
+    let (stop, task) = start(&world, settings(&url, 8)).await;
     world.add_camera("door").await;
     world.enrol("ana").await;
     world.always_monitor().await;
@@ -176,7 +178,7 @@ async fn a_receiver_failing_twice_gets_each_notice_once_signed() {
     // A restart sends nothing again.
     stop.send(()).unwrap();
     task.await.unwrap();
-    let (stop, task) = start(&world, settings(&url, 8));
+    let (stop, task) = start(&world, settings(&url, 8)).await;
     world.enrol("bo").await;
     world.seen("bo", Utc::now() - TimeDelta::seconds(5)).await;
     eventually("Bo's entry delivered", || async {
@@ -199,7 +201,7 @@ async fn a_delivery_out_of_attempts_is_a_dead_letter_until_retried() {
     let (url, receiver, stop_receiver) = start_receiver(3).await;
     let mut settings = settings(&url, 2);
     settings.endpoints[0].events = vec![NoticeType::EmployeeEntered];
-    let (stop, task) = start(&world, settings);
+    let (stop, task) = start(&world, settings).await;
     world.add_camera("door").await;
     world.enrol("ana").await;
     world.seen("ana", Utc::now() - TimeDelta::minutes(1)).await;

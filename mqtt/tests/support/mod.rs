@@ -60,15 +60,37 @@ impl World {
         }
     }
 
-    pub fn start_mqtt(&self, settings: MqttSettings, cameras: Arc<dyn CameraLiveness>) -> Running {
+    /// Starts the publisher and returns once it has its cursor (see [`World::until_cursor`]).
+    pub async fn start_mqtt(
+        &self,
+        settings: MqttSettings,
+        cameras: Arc<dyn CameraLiveness>,
+    ) -> Running {
         let (stop, stopped) = oneshot::channel::<()>();
         let run = facewatch_mqtt::run_mqtt(self.app().clone(), settings, cameras, async {
             let _ = stopped.await;
         });
-        Running {
+        let running = Running {
             stop,
             task: tokio::spawn(async move { run.await.unwrap() }),
-        }
+        };
+        self.until_cursor("mqtt").await;
+        running
+    }
+
+    /// Waits until publisher `name` has its cursor: on its very first start it begins at the head
+    /// of the log, so what a test writes before that would not be published.
+    pub async fn until_cursor(&self, name: &str) {
+        let pool = self.app().pool().clone();
+        eventually("the publisher's cursor", || async {
+            sqlx::query("SELECT 1 FROM integration_cursors WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&pool)
+                .await
+                .unwrap()
+                .is_some()
+        })
+        .await;
     }
 
     pub fn topic(&self, rest: &str) -> String {
