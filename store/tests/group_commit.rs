@@ -29,6 +29,30 @@ fn by(actor: &str, key: Option<&str>) -> CommandMetadata {
     }
 }
 
+/// Two processes' stores on one database: `first` records a sighting of emp-1, then `second`
+/// records the exit; `first` still caches "present".
+async fn exit_recorded_by_another_process() -> (ScratchDatabase, EventStore, EventStore) {
+    let db = ScratchDatabase::create("fw_group").await.unwrap();
+    let (first, second) = (
+        EventStore::new(db.pool.clone()),
+        EventStore::new(db.pool.clone()),
+    );
+    let meta = by("cli", None);
+    first
+        .execute::<Presence>("emp-1", sighting(t0()), &meta)
+        .await
+        .unwrap();
+    let check = PresenceCommand::CheckAbsence {
+        now: t0() + Duration::seconds(120),
+        timeout_sec: 60,
+    };
+    second
+        .execute::<Presence>("emp-1", check, &meta)
+        .await
+        .unwrap();
+    (db, first, second)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_get_gapless_positions_in_stream_order() {
     let db = ScratchDatabase::create("fw_group").await.unwrap();
@@ -182,26 +206,8 @@ async fn a_command_crossing_a_snapshot_boundary_keeps_all_its_events() {
 
 #[tokio::test]
 async fn a_stale_cached_aggregate_is_corrected_by_the_append_check() {
-    let db = ScratchDatabase::create("fw_group").await.unwrap();
-    // Two processes' stores on one database: each caches what it wrote.
-    let (first, second) = (
-        EventStore::new(db.pool.clone()),
-        EventStore::new(db.pool.clone()),
-    );
+    let (db, first, second) = exit_recorded_by_another_process().await;
     let meta = by("cli", None);
-    first
-        .execute::<Presence>("emp-1", sighting(t0()), &meta)
-        .await
-        .unwrap();
-    // The other process records the exit; `first` still caches "present".
-    let check = PresenceCommand::CheckAbsence {
-        now: t0() + Duration::seconds(120),
-        timeout_sec: 60,
-    };
-    second
-        .execute::<Presence>("emp-1", check, &meta)
-        .await
-        .unwrap();
     // A sighting through `first` must see the exit and record a new entry.
     first
         .execute::<Presence>("emp-1", sighting(t0() + Duration::seconds(180)), &meta)
@@ -264,24 +270,8 @@ async fn a_stale_cached_aggregate_is_corrected_by_the_append_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_within_trusts_memory_only_for_the_age_it_is_given() {
-    let db = ScratchDatabase::create("fw_group").await.unwrap();
-    let (first, second) = (
-        EventStore::new(db.pool.clone()),
-        EventStore::new(db.pool.clone()),
-    );
+    let (db, first, _other) = exit_recorded_by_another_process().await;
     let meta = by("cli", None);
-    first
-        .execute::<Presence>("emp-1", sighting(t0()), &meta)
-        .await
-        .unwrap();
-    let check = PresenceCommand::CheckAbsence {
-        now: t0() + Duration::seconds(120),
-        timeout_sec: 60,
-    };
-    second
-        .execute::<Presence>("emp-1", check, &meta)
-        .await
-        .unwrap();
     let long = std::time::Duration::from_secs(3600);
     // Within the age given, `first` answers from its memory: the other process's exit is not seen.
     assert!(
