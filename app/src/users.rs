@@ -4,7 +4,7 @@
 
 use facewatch_domain::admin_seats::{AdminSeats, AdminSeatsCommand, ADMIN_SEATS_ID};
 use facewatch_domain::user::{Role, User, UserCommand};
-use facewatch_store::{Outcome, PgPool};
+use facewatch_store::Outcome;
 
 use crate::passwords::PasswordError;
 use crate::{App, AppError, CommandContext, Result};
@@ -20,12 +20,14 @@ impl From<PasswordError> for AppError {
     }
 }
 
-/// Ends every session of `username` (after a password change or when disabled).
-async fn end_sessions(pool: &PgPool, username: &str) -> Result<u64, sqlx::Error> {
+/// Ends every session of `username` (after a password change or when disabled), in the database
+/// and in this process's memory of recently checked sessions.
+async fn end_sessions(app: &App, username: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM public.sessions WHERE username = $1")
         .bind(username)
-        .execute(pool)
+        .execute(app.pool())
         .await?;
+    app.sessions().forget_user(username);
     Ok(done.rows_affected())
 }
 
@@ -86,8 +88,7 @@ impl App {
         let outcome = self
             .execute::<User>(ctx, "password", username, change)
             .await?;
-        end_sessions(self.pool(), username).await?;
-        self.sessions().forget_user(username);
+        end_sessions(self, username).await?;
         self.settle(&[outcome]).await
     }
 
@@ -135,8 +136,7 @@ impl App {
             self.execute::<User>(ctx, "disable", username, disable)
                 .await?,
         );
-        end_sessions(self.pool(), username).await?;
-        self.sessions().forget_user(username);
+        end_sessions(self, username).await?;
         self.settle(&outcomes).await
     }
 
