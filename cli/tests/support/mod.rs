@@ -10,6 +10,10 @@
 
 #[cfg(test)]
 pub mod mjpeg;
+#[cfg(test)]
+pub mod rtsp;
+#[cfg(test)]
+pub mod subscription;
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
