@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
 use crate::pending::PendingWrites;
-use crate::schema::use_schema;
+use crate::schema::begin_in_schema;
 use crate::{apply, Change};
 
 const BATCH: i64 = 500;
@@ -59,8 +59,7 @@ impl Projector {
 
     /// The last event position this read model has applied.
     pub async fn checkpoint(&self) -> Result<i64, ProjectionError> {
-        let mut tx = self.pool.begin().await?;
-        use_schema(&mut tx, &self.schema).await?;
+        let mut tx = begin_in_schema(&self.pool, &self.schema).await?;
         let seq = sqlx::query_scalar("SELECT last_seq FROM checkpoint")
             .fetch_one(&mut *tx)
             .await?;
@@ -74,8 +73,7 @@ impl Projector {
     /// that applies them.
     pub async fn catch_up(&self, until: Option<i64>) -> Result<i64, ProjectionError> {
         loop {
-            let mut tx = self.pool.begin().await?;
-            use_schema(&mut tx, &self.schema).await?;
+            let mut tx = begin_in_schema(&self.pool, &self.schema).await?;
             let last: i64 = sqlx::query_scalar("SELECT last_seq FROM checkpoint FOR UPDATE")
                 .fetch_one(&mut *tx)
                 .await?;
@@ -109,6 +107,11 @@ impl Projector {
             for change in changes {
                 // Nobody listening is fine.
                 let _ = self.changes.send(change);
+            }
+            // A short batch was the end of the log: looking again would find nothing (events
+            // appended meanwhile wake the follower again).
+            if events.len() < BATCH as usize {
+                return Ok(newest);
             }
         }
     }
