@@ -256,20 +256,6 @@ async fn api_instances_share_changes_and_a_standby_projector_takes_over() {
     let employee = employees[0].as_str();
     let clock = SightingClock::default();
 
-    // A subscription on B sees a sighting recorded through A.
-    let mut presence = Subscription::open(&api_b, "subscription { presenceChanged { id } }")
-        .await
-        .unwrap();
-    let deadline = Instant::now() + within;
-    let seen = loop {
-        assert!(api_a.record_sighting(employee, clock.next()).await.is_ok());
-        if let Some(seen) = presence.next_within(Duration::from_millis(500)).await.unwrap() {
-            break seen;
-        }
-        assert!(Instant::now() < deadline, "B's subscription saw nothing of A's sightings");
-    };
-    assert_eq!(seen["presenceChanged"]["id"], employee);
-
     // Exactly one projector is active.
     let servers = [&a, &b];
     let servers = &servers;
@@ -280,11 +266,27 @@ async fn api_instances_share_changes_and_a_standby_projector_takes_over() {
         }
     })
     .await;
-    let (mut active, standby, api_standby): (Server, Server, Api) = if leader == 0 {
-        (a, b, api_b)
+    let (mut active, standby, api_active, api_standby) = if leader == 0 {
+        (a, b, api_a, api_b)
     } else {
-        (b, a, api_a)
+        (b, a, api_b, api_a)
     };
+
+    // A subscription on the standby sees a sighting recorded through the active instance (whose
+    // projector applied it).
+    let mut presence = Subscription::open(&api_standby, "subscription { presenceChanged { id } }")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + within;
+    let seen = loop {
+        assert!(api_active.record_sighting(employee, clock.next()).await.is_ok());
+        if let Some(seen) = presence.next_within(Duration::from_millis(500)).await.unwrap() {
+            break seen;
+        }
+        assert!(Instant::now() < deadline, "the standby's subscription saw nothing");
+    };
+    assert_eq!(seen["presenceChanged"]["id"], employee);
+
     active.stop(); // SIGKILL
     let survivor = &standby;
     poll("the standby's projector takes over", within, || async move {

@@ -163,10 +163,10 @@ mod tests {
             position: 42,
             changes: changes.clone(),
         };
-        let payloads = payloads(&announcement);
-        assert!(payloads.len() > 1);
+        let split = payloads(&announcement);
+        assert!(split.len() > 1);
         let mut joined = Vec::new();
-        for p in &payloads {
+        for p in &split {
             assert!(p.len() <= MAX_PAYLOAD, "{}", p.len());
             let a: Announcement = serde_json::from_str(p).unwrap();
             assert_eq!(a.position, 42);
