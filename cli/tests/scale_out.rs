@@ -165,7 +165,7 @@ async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_kill
         (held.len() == 2 && owners.len() == 2).then_some(held.clone())
     })
     .await;
-    let started = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+    let started = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let (pool, second_ref) = (db, &second);
     for camera in cameras {
         poll(&format!("a sighting from {camera}"), START, || async move {
