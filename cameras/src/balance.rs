@@ -65,7 +65,11 @@ mod tests {
             for caps in [vec![1, 2, 3], vec![5, 5], vec![7], vec![2, 9, 4, 1]] {
                 let q = quotas(&caps, cameras);
                 let total: usize = caps.iter().sum();
-                assert_eq!(q.iter().sum::<usize>(), cameras.min(total), "{caps:?} {cameras}");
+                assert_eq!(
+                    q.iter().sum::<usize>(),
+                    cameras.min(total),
+                    "{caps:?} {cameras}"
+                );
                 assert!(q.iter().zip(&caps).all(|(q, c)| q <= c));
                 let spread = |q: &[usize]| {
                     let uncapped: Vec<usize> = q

@@ -43,7 +43,10 @@ pub fn select(choice: DecoderChoice) -> Result<DecoderSelection, DecoderError> {
     for name in NVDEC_DECODERS {
         let Some(feature) = registry.find_feature(name, gst::ElementFactory::static_type()) else {
             if choice == DecoderChoice::Nvdec {
-                tracing::warn!(decoder = name, "NVDEC decoder not installed: decoding in software");
+                tracing::warn!(
+                    decoder = name,
+                    "NVDEC decoder not installed: decoding in software"
+                );
             }
             continue;
         };

@@ -53,7 +53,10 @@ fn uuid_part() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    format!("{:x}", (nanos as u64) ^ (u64::from(std::process::id()) << 32))
+    format!(
+        "{:x}",
+        (nanos as u64) ^ (u64::from(std::process::id()) << 32)
+    )
 }
 
 /// What to do after a heartbeat.
@@ -95,7 +98,10 @@ impl Leases {
     /// Renews, rebalances and claims, given the enabled cameras.
     pub async fn heartbeat(&mut self, enabled: &BTreeSet<String>) -> Result<Plan, sqlx::Error> {
         let sent = Instant::now();
-        let (me, lease_ms) = (&self.settings.worker_id, self.settings.lease.as_millis() as i64);
+        let (me, lease_ms) = (
+            &self.settings.worker_id,
+            self.settings.lease.as_millis() as i64,
+        );
         sqlx::query(
             "INSERT INTO camera_workers (worker_id, host, max_cameras, expires_at)
              VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')

@@ -184,11 +184,12 @@ impl SharedCameras {
         let (pool, camera) = (self.pool.clone(), camera_id.to_string());
         let stale_after = self.stale_after.as_millis() as i64;
         let last: Option<DateTime<Utc>> = None;
-        Some(futures::stream::unfold(last, move |last| {
-            let (pool, camera) = (pool.clone(), camera.clone());
-            async move {
-                loop {
-                    let row: Result<Option<(Vec<u8>, DateTime<Utc>, DateTime<Utc>)>, _> =
+        Some(
+            futures::stream::unfold(last, move |last| {
+                let (pool, camera) = (pool.clone(), camera.clone());
+                async move {
+                    loop {
+                        let row: Result<Option<(Vec<u8>, DateTime<Utc>, DateTime<Utc>)>, _> =
                         sqlx::query_as(
                             "SELECT frame, frame_captured_at, frame_analysed_at FROM camera_status
                              WHERE camera_id = $1 AND frame IS NOT NULL
@@ -198,26 +199,27 @@ impl SharedCameras {
                         .bind(stale_after)
                         .fetch_optional(&pool)
                         .await;
-                    match row {
-                        // The camera stopped reporting: the stream ends.
-                        Ok(None) if last.is_some() => return None,
-                        Ok(Some((jpeg, captured_at, analysed_at)))
-                            if last.is_none_or(|l| analysed_at > l) =>
-                        {
-                            let frame = SharedFrame {
-                                jpeg,
-                                captured_at,
-                                analysed_at,
-                            };
-                            return Some((frame, Some(analysed_at)));
+                        match row {
+                            // The camera stopped reporting: the stream ends.
+                            Ok(None) if last.is_some() => return None,
+                            Ok(Some((jpeg, captured_at, analysed_at)))
+                                if last.is_none_or(|l| analysed_at > l) =>
+                            {
+                                let frame = SharedFrame {
+                                    jpeg,
+                                    captured_at,
+                                    analysed_at,
+                                };
+                                return Some((frame, Some(analysed_at)));
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(camera, "cannot read the camera's frame: {e}"),
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(camera, "cannot read the camera's frame: {e}"),
+                        tokio::time::sleep(FRAME_POLL).await;
                     }
-                    tokio::time::sleep(FRAME_POLL).await;
                 }
-            }
-        })
-        .boxed())
+            })
+            .boxed(),
+        )
     }
 }

@@ -17,7 +17,10 @@ fn installed(name: &str) -> bool {
 #[test]
 fn nvdec_falls_back_to_software_and_h265_decodes_on_the_cpu() {
     let selection = select(DecoderChoice::Nvdec).unwrap();
-    let nvdec: Vec<&str> = NVDEC_DECODERS.into_iter().filter(|d| installed(d)).collect();
+    let nvdec: Vec<&str> = NVDEC_DECODERS
+        .into_iter()
+        .filter(|d| installed(d))
+        .collect();
     // Whatever NVDEC decoders exist are preferred, and none is claimed where none is installed.
     assert_eq!(selection.hardware, nvdec);
     assert!(
@@ -40,7 +43,10 @@ fn nvdec_falls_back_to_software_and_h265_decodes_on_the_cpu() {
         gst::ClockTime::from_seconds(60),
         &[gst::MessageType::Eos, gst::MessageType::Error],
     );
-    assert!(matches!(done.map(|m| m.type_()), Some(gst::MessageType::Eos)));
+    assert!(matches!(
+        done.map(|m| m.type_()),
+        Some(gst::MessageType::Eos)
+    ));
     pipeline.set_state(gst::State::Null).unwrap();
 
     let source = VideoSource::open(&file_uri(&path).unwrap(), &InferenceConfig::default()).unwrap();

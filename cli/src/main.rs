@@ -377,10 +377,8 @@ async fn serve(
         .with_policy(settings.server.policy());
     // Cameras run here or in other processes (workers): both reach the API.
     let lease = settings.cameras.leases();
-    let shared = facewatch_cameras::SharedCameras::new(
-        app.pool().clone(),
-        lease.lease + lease.heartbeat(),
-    );
+    let shared =
+        facewatch_cameras::SharedCameras::new(app.pool().clone(), lease.lease + lease.heartbeat());
     let cameras = Arc::new(wiring::ClusterCameras {
         local: vision.clone(),
         shared: shared.clone(),
@@ -403,21 +401,11 @@ async fn serve(
             until_stopped(),
         )),
     ];
-    tasks.extend(integrations::spawn(
-        &settings,
-        &app,
-        cameras,
-        until_stopped,
-    ));
+    tasks.extend(integrations::spawn(&settings, &app, cameras, until_stopped));
     match vision {
-        Some(vision) if settings.cameras.max_cameras > 0 => {
-            tasks.push(tokio::spawn(facewatch_cameras::supervise_leased(
-                vision,
-                app.clone(),
-                lease,
-                until_stopped(),
-            )))
-        }
+        Some(vision) if settings.cameras.max_cameras > 0 => tasks.push(tokio::spawn(
+            facewatch_cameras::supervise_leased(vision, app.clone(), lease, until_stopped()),
+        )),
         _ => {}
     }
     let listener = tokio::net::TcpListener::bind(settings.server.listen)

@@ -49,7 +49,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?}: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?}: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -65,7 +68,11 @@ async fn leases(pool: &sqlx::PgPool) -> Vec<(String, String)> {
 }
 
 /// Sightings (`FaceRecognized`) recorded by `camera` after the database time `after`.
-async fn sightings_of(pool: &sqlx::PgPool, camera: &str, after: chrono::DateTime<chrono::Utc>) -> i64 {
+async fn sightings_of(
+    pool: &sqlx::PgPool,
+    camera: &str,
+    after: chrono::DateTime<chrono::Utc>,
+) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM events WHERE event_type = 'FaceRecognized'
          AND metadata::jsonb->>'actor' = $1 AND recorded_at > $2",
@@ -92,7 +99,9 @@ async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_kill
         ..InferenceConfig::default()
     };
     let engine = FaceEngine::new(&config).unwrap();
-    let face = image::load_from_memory(&photo("obama2.jpg")).unwrap().to_rgb8();
+    let face = image::load_from_memory(&photo("obama2.jpg"))
+        .unwrap()
+        .to_rgb8();
     let mut frames = frames_of(&[head_shot(&engine, &face, 110.0).unwrap()], 4);
     frames.extend(frames_of(&[], 2));
     let video = work.path().join("door.mp4");
@@ -130,7 +139,10 @@ async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_kill
         )
         .await
         .unwrap();
-    let id = enrolled["enrollEmployee"]["id"].as_str().unwrap().to_string();
+    let id = enrolled["enrollEmployee"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let b64 = base64::engine::general_purpose::STANDARD.encode(photo("obama.jpg"));
     api.gql_data(
         "mutation($id: String!, $photo: String!) {
@@ -159,11 +171,15 @@ async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_kill
     let second = Server::spawn(bin(), worker(), &database_url).unwrap();
 
     // Balanced: one camera each.
-    let split = poll("the cameras split between the workers", START, || async move {
-        let held = leases(db).await;
-        let owners: BTreeSet<&String> = held.iter().map(|(_, w)| w).collect();
-        (held.len() == 2 && owners.len() == 2).then_some(held.clone())
-    })
+    let split = poll(
+        "the cameras split between the workers",
+        START,
+        || async move {
+            let held = leases(db).await;
+            let owners: BTreeSet<&String> = held.iter().map(|(_, w)| w).collect();
+            (held.len() == 2 && owners.len() == 2).then_some(held.clone())
+        },
+    )
     .await;
     let started = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let (pool, second_ref) = (db, &second);
@@ -195,21 +211,27 @@ async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_kill
     let victim = &victim;
     first.stop(); // SIGKILL: no lease given back
     let lease_time = Duration::from_secs(LEASE_SEC);
-    let taken_over = poll("the survivor takes the camera over", lease_time * 5, || async move {
-        let held = leases(pool).await;
-        held.iter()
-            .any(|(c, w)| *c == *victim && worker_of(w, second_ref))
-            .then(|| kill.elapsed())
-    })
+    let taken_over = poll(
+        "the survivor takes the camera over",
+        lease_time * 5,
+        || async move {
+            let held = leases(pool).await;
+            held.iter()
+                .any(|(c, w)| *c == *victim && worker_of(w, second_ref))
+                .then(|| kill.elapsed())
+        },
+    )
     .await;
     // Within the lease and one heartbeat, with room for a busy machine.
     assert!(
         taken_over <= lease_time + lease_time / 5 + Duration::from_secs(2),
         "takeover took {taken_over:?}"
     );
-    poll(&format!("sightings from {victim} continue"), START, || async move {
-        (sightings_of(pool, victim, killed_at).await > 0).then_some(())
-    })
+    poll(
+        &format!("sightings from {victim} continue"),
+        START,
+        || async move { (sightings_of(pool, victim, killed_at).await > 0).then_some(()) },
+    )
     .await;
     // Nothing recorded twice: no two sightings with the same payload (camera, time, track).
     let duplicated: i64 = sqlx::query_scalar(
@@ -221,7 +243,11 @@ async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_kill
     .unwrap();
     assert_eq!(duplicated, 0);
     // The frame of a camera run by a worker reaches the API through PostgreSQL.
-    let frame = api.get(&format!("/api/cameras/{victim}/latest.jpg")).send().await.unwrap();
+    let frame = api
+        .get(&format!("/api/cameras/{victim}/latest.jpg"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(frame.status(), 200);
     let jpeg = frame.bytes().await.unwrap();
     assert!(image::load_from_memory(&jpeg).is_ok());
@@ -250,8 +276,12 @@ async fn api_instances_share_changes_and_a_standby_projector_takes_over() {
     let database_url = facewatch_store::test_database_url(&support::base_database_url(), "fw_apis");
     let pool = facewatch_store::connect(&database_url).await.unwrap();
     let within = Duration::from_secs(60);
-    let (a, api_a) = Server::start(bin(), &database_url, PASSWORD, within).await.unwrap();
-    let (b, api_b) = Server::start(bin(), &database_url, PASSWORD, within).await.unwrap();
+    let (a, api_a) = Server::start(bin(), &database_url, PASSWORD, within)
+        .await
+        .unwrap();
+    let (b, api_b) = Server::start(bin(), &database_url, PASSWORD, within)
+        .await
+        .unwrap();
     let employees = support::seed(&api_a, 1).await.unwrap();
     let employee = employees[0].as_str();
     let clock = SightingClock::default();
@@ -279,19 +309,31 @@ async fn api_instances_share_changes_and_a_standby_projector_takes_over() {
         .unwrap();
     let deadline = Instant::now() + within;
     let seen = loop {
-        assert!(api_active.record_sighting(employee, clock.next()).await.is_ok());
-        if let Some(seen) = presence.next_within(Duration::from_millis(500)).await.unwrap() {
+        assert!(api_active
+            .record_sighting(employee, clock.next())
+            .await
+            .is_ok());
+        if let Some(seen) = presence
+            .next_within(Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
             break seen;
         }
-        assert!(Instant::now() < deadline, "the standby's subscription saw nothing");
+        assert!(
+            Instant::now() < deadline,
+            "the standby's subscription saw nothing"
+        );
     };
     assert_eq!(seen["presenceChanged"]["id"], employee);
 
     active.stop(); // SIGKILL
     let survivor = &standby;
-    poll("the standby's projector takes over", within, || async move {
-        projector_leaders(&[survivor]).first().copied()
-    })
+    poll(
+        "the standby's projector takes over",
+        within,
+        || async move { projector_leaders(&[survivor]).first().copied() },
+    )
     .await;
     // Writes through the survivor are readable again: its projector applies them.
     for _ in 0..10 {
@@ -300,17 +342,21 @@ async fn api_instances_share_changes_and_a_standby_projector_takes_over() {
     }
     // The survivor's projector reaches the head of the log by itself...
     let db = &pool;
-    poll("the read models reach the head of the log", within, || async move {
-        let head: i64 = sqlx::query_scalar("SELECT max(global_seq) FROM events")
-            .fetch_one(db)
-            .await
-            .unwrap();
-        let checkpoint: i64 = sqlx::query_scalar("SELECT last_seq FROM read.checkpoint")
-            .fetch_one(db)
-            .await
-            .unwrap();
-        (checkpoint == head).then_some(())
-    })
+    poll(
+        "the read models reach the head of the log",
+        within,
+        || async move {
+            let head: i64 = sqlx::query_scalar("SELECT max(global_seq) FROM events")
+                .fetch_one(db)
+                .await
+                .unwrap();
+            let checkpoint: i64 = sqlx::query_scalar("SELECT last_seq FROM read.checkpoint")
+                .fetch_one(db)
+                .await
+                .unwrap();
+            (checkpoint == head).then_some(())
+        },
+    )
     .await;
     // ...and skipped no event: the live read models equal a replay of the log.
     let replay = std::process::Command::new(bin())

@@ -23,8 +23,12 @@ pub struct LeaderOptions {
 /// Runs `job` whenever this process holds the lock `options.name`, until `stop` resolves. `job`
 /// gets a future that resolves when it should end (stop requested); when the lock connection is
 /// lost, the job is dropped at once (it no longer owns the work) and this process stands by again.
-pub async fn lead<J, F>(pool: &PgPool, options: LeaderOptions, mut job: J, stop: impl Future<Output = ()>)
-where
+pub async fn lead<J, F>(
+    pool: &PgPool,
+    options: LeaderOptions,
+    mut job: J,
+    stop: impl Future<Output = ()>,
+) where
     J: FnMut(LeaderStop) -> F,
     F: Future<Output = ()>,
 {

@@ -29,7 +29,11 @@ const PASSWORD: &str = "bench-admin-password";
 #[command(about = "Benchmark camera workers: cameras served by one vs two workers, failover time")]
 struct Args {
     /// The facewatch binary (`cargo build --release -p facewatch`).
-    #[arg(long, env = "FACEWATCH_BIN", default_value = "target/release/facewatch")]
+    #[arg(
+        long,
+        env = "FACEWATCH_BIN",
+        default_value = "target/release/facewatch"
+    )]
     server_bin: PathBuf,
     #[arg(long, env = "DATABASE_URL", default_value = facewatch_store::DEFAULT_DATABASE_URL)]
     database_url: String,
@@ -95,11 +99,19 @@ async fn main() -> anyhow::Result<()> {
             .with_cameras(&ai)
             .env("FACEWATCH_CAMERAS__MAX_CAMERAS", "0")
             .env("FACEWATCH_CAMERAS__ALLOWED_URL_SCHEMES", schemes);
-        let (api_server, api) =
-            Server::launch(&args.server_bin, api_launch, &url, PASSWORD, Duration::from_secs(120))
-                .await?;
+        let (api_server, api) = Server::launch(
+            &args.server_bin,
+            api_launch,
+            &url,
+            PASSWORD,
+            Duration::from_secs(120),
+        )
+        .await?;
         let id = api
-            .gql_data("mutation { enrollEmployee(input: {name: \"Barack Obama\", code: \"BO\"}) { id } }", json!({}))
+            .gql_data(
+                "mutation { enrollEmployee(input: {name: \"Barack Obama\", code: \"BO\"}) { id } }",
+                json!({}),
+            )
             .await?["enrollEmployee"]["id"]
             .as_str()
             .context("employee id")?
@@ -132,20 +144,34 @@ async fn main() -> anyhow::Result<()> {
         };
         let mut first = Server::spawn(&args.server_bin, worker(), &url)?;
         let (served, mean_fps) = measure(&pool, cameras, 1, &args).await?;
-        runs.push(Run { cameras, workers: 1, served, mean_fps });
+        runs.push(Run {
+            cameras,
+            workers: 1,
+            served,
+            mean_fps,
+        });
         let second = Server::spawn(&args.server_bin, worker(), &url)?;
         let (served, mean_fps) = measure(&pool, cameras, 2.min(cameras), &args).await?;
-        runs.push(Run { cameras, workers: 2, served, mean_fps });
+        runs.push(Run {
+            cameras,
+            workers: 2,
+            served,
+            mean_fps,
+        });
 
         // Failover: kill the first worker, time until the second holds every camera and runs it.
         let pid = first.pid().context("first worker")?;
         let kill = Instant::now();
         first.stop();
         let pool = &pool;
-        wait_until(Duration::from_secs(args.lease_sec * 4 + 60), || async move {
-            let held = leases(&pool).await?;
-            Ok(held.len() == cameras && held.iter().all(|(_, w)| !w.contains(&format!("-{pid}-"))))
-        })
+        wait_until(
+            Duration::from_secs(args.lease_sec * 4 + 60),
+            || async move {
+                let held = leases(&pool).await?;
+                Ok(held.len() == cameras
+                    && held.iter().all(|(_, w)| !w.contains(&format!("-{pid}-"))))
+            },
+        )
         .await?;
         let leased = kill.elapsed();
         wait_until(Duration::from_secs(120), || async move {
@@ -159,17 +185,29 @@ async fn main() -> anyhow::Result<()> {
         facewatch_store::drop_database(&url).await?;
     }
 
-    println!("\nfps_target {} · measured {} s per row · this machine: {} CPUs", args.fps_target, args.measure_secs, std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "\nfps_target {} · measured {} s per row · this machine: {} CPUs",
+        args.fps_target,
+        args.measure_secs,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!("| cameras | workers | served at target | mean fps per camera |");
     println!("|--------:|--------:|-----------------:|--------------------:|");
     for r in &runs {
-        println!("| {} | {} | {} | {:.1} |", r.cameras, r.workers, r.served, r.mean_fps);
+        println!(
+            "| {} | {} | {} | {:.1} |",
+            r.cameras, r.workers, r.served, r.mean_fps
+        );
     }
     println!("\nlease_sec {} · failover after kill -9", args.lease_sec);
     println!("| cameras | leases moved | all online again |");
     println!("|--------:|-------------:|-----------------:|");
     for (cameras, leased, online) in &failovers {
-        println!("| {cameras} | {:.1} s | {:.1} s |", leased.as_secs_f64(), online.as_secs_f64());
+        println!(
+            "| {cameras} | {:.1} s | {:.1} s |",
+            leased.as_secs_f64(),
+            online.as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -177,11 +215,19 @@ async fn main() -> anyhow::Result<()> {
 /// Waits until `workers` workers hold all `cameras`, every camera online, then samples their fps
 /// once a second: (cameras within 10% of the target, mean fps).
 async fn measure(
-    pool: &sqlx::PgPool, cameras: usize, workers: usize, args: &Args) -> anyhow::Result<(usize, f64)> {
+    pool: &sqlx::PgPool,
+    cameras: usize,
+    workers: usize,
+    args: &Args,
+) -> anyhow::Result<(usize, f64)> {
     wait_until(Duration::from_secs(180), || async move {
         let held = leases(pool).await?;
         let owners: BTreeSet<&String> = held.iter().map(|(_, w)| w).collect();
-        Ok(held.len() == cameras && owners.len() == workers && online(pool).await?.len() == cameras)
+        Ok(
+            held.len() == cameras
+                && owners.len() == workers
+                && online(pool).await?.len() == cameras,
+        )
     })
     .await?;
     // Let the rate settle after the pipelines start.
@@ -200,9 +246,11 @@ async fn measure(
 }
 
 async fn leases(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("SELECT camera_id, worker_id FROM camera_leases WHERE expires_at > now()")
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT camera_id, worker_id FROM camera_leases WHERE expires_at > now()")
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// Cameras reported ONLINE recently, with their fps, by camera id.
