@@ -138,7 +138,7 @@ impl Leases {
             .position(|(id, _)| id == me)
             .map_or(0, |i| quotas[i]);
 
-        // Cameras no longer enabled, then the newest claims above the quota.
+        // Cameras no longer enabled, then those above the quota (the last by id).
         let mut release: Vec<String> = self.held.difference(enabled).cloned().collect();
         let mut keep: Vec<String> = self.held.intersection(enabled).cloned().collect();
         while keep.len() > quota {

@@ -112,6 +112,9 @@ pub(crate) async fn save_frame(
     Ok(())
 }
 
+/// A `camera_status` frame: JPEG, captured at, analysed at.
+type StoredFrame = (Vec<u8>, DateTime<Utc>, DateTime<Utc>);
+
 /// How often an API instance re-reads the health of every camera, and a remote live view polls.
 const REFRESH: Duration = Duration::from_secs(1);
 const FRAME_POLL: Duration = Duration::from_millis(250);
@@ -189,8 +192,7 @@ impl SharedCameras {
                 let (pool, camera) = (pool.clone(), camera.clone());
                 async move {
                     loop {
-                        let row: Result<Option<(Vec<u8>, DateTime<Utc>, DateTime<Utc>)>, _> =
-                        sqlx::query_as(
+                        let row: Result<Option<StoredFrame>, _> = sqlx::query_as(
                             "SELECT frame, frame_captured_at, frame_analysed_at FROM camera_status
                              WHERE camera_id = $1 AND frame IS NOT NULL
                                AND updated_at > now() - $2 * interval '1 millisecond'",

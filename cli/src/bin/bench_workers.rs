@@ -167,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
         wait_until(
             Duration::from_secs(args.lease_sec * 4 + 60),
             || async move {
-                let held = leases(&pool).await?;
+                let held = leases(pool).await?;
                 Ok(held.len() == cameras
                     && held.iter().all(|(_, w)| !w.contains(&format!("-{pid}-"))))
             },
@@ -175,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let leased = kill.elapsed();
         wait_until(Duration::from_secs(120), || async move {
-            Ok(online(&pool).await?.len() == cameras)
+            Ok(online(pool).await?.len() == cameras)
         })
         .await?;
         failovers.push((cameras, leased, kill.elapsed()));
