@@ -15,7 +15,7 @@ use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video
 use facewatch_inference::{FaceEngine, InferenceConfig, Provider};
 use serde_json::json;
 use support::ws::Subscription;
-use support::{Api, Launch, Server, SightingClock};
+use support::{Launch, Server, SightingClock};
 
 const PASSWORD: &str = "scale-out-admin-password";
 /// Starting a process that loads the face models, on a busy machine.
