@@ -8,6 +8,7 @@ pub mod changes;
 mod pending;
 pub mod projector;
 pub mod queries;
+pub mod relay;
 pub mod replay;
 pub mod schema;
 mod users;

@@ -7,6 +7,7 @@ mod cache;
 mod database;
 mod feed;
 mod follow;
+mod leader;
 mod store;
 mod stream_locks;
 
@@ -18,5 +19,6 @@ pub use database::{
 };
 pub use feed::{read_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
 pub use follow::{follow_log, FollowOptions, LogFollower};
+pub use leader::{lead, LeaderOptions, LeaderStop};
 pub use sqlx::PgPool;
 pub use store::{CommandError, CommandMetadata, EventStore, Outcome};

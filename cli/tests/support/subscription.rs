@@ -37,6 +37,14 @@ impl Subscription {
         Ok(Self { ws })
     }
 
+    /// The next payload's `data`, or `None` if none came within `within`.
+    pub async fn next_within(&mut self, within: Duration) -> anyhow::Result<Option<Value>> {
+        match tokio::time::timeout(within, self.next(Duration::MAX)).await {
+            Ok(next) => next.map(|(data, _)| Some(data)),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The next payload's `data` and when it arrived; an error after `within`.
     pub async fn next(&mut self, within: Duration) -> anyhow::Result<(Value, SystemTime)> {
         let read = async {
