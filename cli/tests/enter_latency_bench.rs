@@ -19,10 +19,9 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine as _;
-use facewatch_inference::synthetic::{frames_of, head_shot};
-use facewatch_inference::{FaceEngine, InferenceConfig, Provider};
+use facewatch_inference::synthetic::frames_of;
 use serde_json::{json, Value};
+use support::faces::{ai_params, enrol, head_shot_of};
 use support::rtsp::ControlledCamera;
 use support::subscription::Subscription;
 use support::{Launch, Server};
@@ -30,32 +29,10 @@ use support::{Launch, Server};
 const PASSWORD: &str = "bench-password";
 const PRESENT_TIMEOUT_SEC: u64 = 3;
 
-fn models_dir() -> std::path::PathBuf {
-    std::env::var_os("FACEWATCH_MODELS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| support::repo_root().join("models"))
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(models_dir().join("test-images").join(name))
-        .expect("run scripts/setup-inference.sh")
-}
-
-/// The empty wall and the same wall with an enrolled person (face about 110 px wide).
+/// The empty wall and the same wall with an enrolled person.
 fn scenes() -> (image::RgbImage, image::RgbImage) {
-    let engine = FaceEngine::new(&InferenceConfig {
-        models_dir: models_dir(),
-        providers: vec![Provider::Cpu],
-        inference_threads: 1,
-        ..InferenceConfig::default()
-    })
-    .unwrap();
-    let face = image::load_from_memory(&photo("obama2.jpg"))
-        .unwrap()
-        .to_rgb8();
-    let person = head_shot(&engine, &face, 110.0).unwrap();
     let wall = frames_of(&[], 1).swap_remove(0);
-    let with_person = frames_of(&[person], 1).swap_remove(0);
+    let with_person = frames_of(&[head_shot_of("obama2.jpg")], 1).swap_remove(0);
     (wall, with_person)
 }
 
@@ -115,15 +92,7 @@ async fn face_in_frame_to_enter_on_the_subscription() {
     let camera = ControlledCamera::start(wall.clone());
 
     let work = tempfile::tempdir().unwrap();
-    let ai_params = work.path().join("ai.toml");
-    std::fs::write(
-        &ai_params,
-        format!(
-            "models_dir = {:?}\nproviders = [\"cpu\"]\ninference_threads = 1\nsighting_interval_sec = 1\n",
-            models_dir().canonicalize().unwrap()
-        ),
-    )
-    .unwrap();
+    let ai_params = ai_params(work.path(), "sighting_interval_sec = 1\n");
     let bin = Path::new(env!("CARGO_BIN_EXE_facewatch"));
     let database_url =
         facewatch_store::test_database_url(&support::base_database_url(), "fw_enter");
@@ -139,25 +108,9 @@ async fn face_in_frame_to_enter_on_the_subscription() {
         .await
         .unwrap();
 
-    let enrolled = api
-        .gql_data(
-            "mutation { enrollEmployee(input: {name: \"Barack Obama\", code: \"BO-1\"}) { id } }",
-            json!({}),
-        )
+    let employee = enrol(&api, "Barack Obama", "BO-1", "obama.jpg")
         .await
         .unwrap();
-    let employee = enrolled["enrollEmployee"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(photo("obama.jpg"));
-    api.gql_data(
-        "mutation($id: String!, $photo: String!) {
-           enrollFacePhoto(employeeId: $id, pose: FRONT, photoBase64: $photo) { faceTemplates } }",
-        json!({"id": employee, "photo": b64}),
-    )
-    .await
-    .unwrap();
     api.gql_data(
         "mutation($url: String!) { addCamera(input: {id: \"DOOR\", name: \"Door\", streamUrl: $url}) { id } }",
         json!({"url": camera.url}),

@@ -7,13 +7,12 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
-use facewatch_inference::{FaceEngine, InferenceConfig, Provider};
+use facewatch_inference::synthetic::{file_uri, frames_of, write_video};
 use serde_json::json;
+use support::faces::{ai_params, enrol, head_shot_of};
 use support::subscription::Subscription;
 use support::{Launch, Server, SightingClock};
 
@@ -22,17 +21,6 @@ const PASSWORD: &str = "scale-out-admin-password";
 const START: Duration = Duration::from_secs(120);
 /// The lease the tests configure (seconds); heartbeats come five times per lease.
 const LEASE_SEC: u64 = 2;
-
-fn models_dir() -> PathBuf {
-    std::env::var_os("FACEWATCH_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")))
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(models_dir().join("test-images").join(name))
-        .expect("run scripts/setup-inference.sh")
-}
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_facewatch"))
@@ -92,30 +80,11 @@ fn worker_of(worker_id: &str, server: &Server) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_killed() {
     let work = tempfile::tempdir().unwrap();
-    let config = InferenceConfig {
-        models_dir: models_dir(),
-        providers: vec![Provider::Cpu],
-        inference_threads: 1,
-        ..InferenceConfig::default()
-    };
-    let engine = FaceEngine::new(&config).unwrap();
-    let face = image::load_from_memory(&photo("obama2.jpg"))
-        .unwrap()
-        .to_rgb8();
-    let mut frames = frames_of(&[head_shot(&engine, &face, 110.0).unwrap()], 4);
+    let mut frames = frames_of(&[head_shot_of("obama2.jpg")], 4);
     frames.extend(frames_of(&[], 2));
     let video = work.path().join("door.mp4");
     write_video(&frames, &video).unwrap();
-    drop(engine);
-    let ai_params = work.path().join("ai.toml");
-    std::fs::write(
-        &ai_params,
-        format!(
-            "models_dir = {:?}\nproviders = [\"cpu\"]\ninference_threads = 1\nfps_target = 4\n",
-            models_dir().canonicalize().unwrap()
-        ),
-    )
-    .unwrap();
+    let ai_params = ai_params(work.path(), "fps_target = 4\n");
     let database_url =
         facewatch_store::test_database_url(&support::base_database_url(), "fw_workers");
     let pool = facewatch_store::connect(&database_url).await.unwrap();
@@ -132,25 +101,9 @@ async fn two_workers_share_the_cameras_and_one_takes_over_when_the_other_is_kill
     let (_api_server, api) = Server::launch(bin(), api_launch, &database_url, PASSWORD, START)
         .await
         .unwrap();
-    let enrolled = api
-        .gql_data(
-            "mutation { enrollEmployee(input: {name: \"Barack Obama\", code: \"BO-1\"}) { id } }",
-            json!({}),
-        )
+    enrol(&api, "Barack Obama", "BO-1", "obama.jpg")
         .await
         .unwrap();
-    let id = enrolled["enrollEmployee"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(photo("obama.jpg"));
-    api.gql_data(
-        "mutation($id: String!, $photo: String!) {
-            enrollFacePhoto(employeeId: $id, pose: FRONT, photoBase64: $photo) { faceTemplates } }",
-        json!({"id": id, "photo": b64}),
-    )
-    .await
-    .unwrap();
     let cameras = ["CAM1", "CAM2"];
     for camera in cameras {
         api.gql_data(

@@ -5,57 +5,27 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
-use facewatch_inference::{FaceEngine, InferenceConfig, Provider};
+use facewatch_inference::synthetic::{file_uri, frames_of, write_video};
 use serde_json::{json, Value};
+use support::faces::{ai_params, head_shot_of, photo};
 use support::{Launch, Outcome, Server};
 
 const PASSWORD: &str = "e2e-admin-password";
 const WITHIN: Duration = Duration::from_secs(120);
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("FACEWATCH_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")))
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(models_dir().join("test-images").join(name))
-        .expect("run scripts/setup-inference.sh")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_enrols_from_photos_and_watches_a_camera() {
     let work = tempfile::tempdir().unwrap();
-    let config = InferenceConfig {
-        models_dir: models_dir(),
-        providers: vec![Provider::Cpu],
-        inference_threads: 1,
-        ..InferenceConfig::default()
-    };
     // Footage: Obama (enrolled below from other photos of him) walking past the door.
-    let engine = FaceEngine::new(&config).unwrap();
-    let face = image::load_from_memory(&photo("obama2.jpg"))
-        .unwrap()
-        .to_rgb8();
-    let mut frames = frames_of(&[head_shot(&engine, &face, 110.0).unwrap()], 6);
+    let mut frames = frames_of(&[head_shot_of("obama2.jpg")], 6);
     frames.extend(frames_of(&[], 2));
     let video = work.path().join("door.mp4");
     write_video(&frames, &video).unwrap();
-    drop(engine);
-    let ai_params = work.path().join("ai.toml");
-    std::fs::write(
-        &ai_params,
-        format!(
-            "models_dir = {:?}\nproviders = [\"cpu\"]\ninference_threads = 1\n",
-            models_dir().canonicalize().unwrap()
-        ),
-    )
-    .unwrap();
+    let ai_params = ai_params(work.path(), "");
 
     let bin = Path::new(env!("CARGO_BIN_EXE_facewatch"));
     let database_url =

@@ -9,6 +9,8 @@
 #![allow(dead_code)] // each user needs a different part of it
 
 #[cfg(test)]
+pub mod faces;
+#[cfg(test)]
 pub mod mjpeg;
 #[cfg(test)]
 pub mod rtsp;
