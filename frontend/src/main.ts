@@ -7,7 +7,7 @@ import { livePage } from "./pages/live";
 import { settingsPage } from "./pages/settings";
 import { reportsPage } from "./pages/reports";
 import { alertsPage } from "./pages/alerts";
-import { auditPage } from "./pages/audit";
+import { auditPage } from "./pages/audit/index";
 import { visitorsPage } from "./pages/visitors";
 
 /** A page renders into `root` and returns what stops its live updates. */

@@ -157,6 +157,8 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
     pub event_type: Option<String>,
     pub employee_id: Option<String>,
+    /// Only events before this log position (the next page of a newest-first listing).
+    pub before_seq: Option<i64>,
     pub limit: i64,
 }
 
@@ -319,6 +321,7 @@ pub async fn events(
          FROM event_log
          WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
            AND ($3::text IS NULL OR event_type = $3) AND ($4::text IS NULL OR employee_id = $4)
+           AND ($6::bigint IS NULL OR seq < $6)
          ORDER BY seq DESC LIMIT $5",
     )
     .bind(filter.from)
@@ -326,6 +329,16 @@ pub async fn events(
     .bind(filter.event_type.as_deref())
     .bind(filter.employee_id.as_deref())
     .bind(filter.limit)
+    .bind(filter.before_seq)
+    .fetch_all(pool)
+    .await
+}
+
+/// The kinds of events the audit log holds, with their aggregate type, for the type picker.
+pub async fn event_types(pool: &PgPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT aggregate_type, event_type FROM event_log ORDER BY aggregate_type, event_type",
+    )
     .fetch_all(pool)
     .await
 }

@@ -151,6 +151,8 @@ impl Query {
         event_type: Option<String>,
         employee_id: Option<String>,
         #[graphql(default = 200)] limit: i64,
+        // Keyset paging: the `seq` of the last row of the previous page.
+        before_seq: Option<i64>,
     ) -> Result<Vec<EventEntry>> {
         let state = ctx.data::<AppState>()?;
         if let (Some(from), Some(to)) = (from, to) {
@@ -166,12 +168,26 @@ impl Query {
             to,
             event_type,
             employee_id,
+            before_seq,
             limit,
         };
         let rows = queries::events(state.pool(), &filter)
             .await
             .map_err(internal)?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The event types the audit log holds (`EmployeeEntered` …) with their aggregate type.
+    async fn event_types(&self, ctx: &Context<'_>) -> Result<Vec<EventTypeEntry>> {
+        let state = ctx.data::<AppState>()?;
+        let rows = queries::event_types(state.pool()).await.map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|(aggregate_type, event_type)| EventTypeEntry {
+                aggregate_type,
+                event_type,
+            })
+            .collect())
     }
 
     /// The AI parameters in force at the next restart: `{path, source, params}`.

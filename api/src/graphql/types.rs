@@ -360,6 +360,12 @@ impl From<EventLogEntry> for EventEntry {
 }
 
 #[derive(SimpleObject)]
+pub struct EventTypeEntry {
+    pub aggregate_type: String,
+    pub event_type: String,
+}
+
+#[derive(SimpleObject)]
 pub struct SystemStatus {
     pub started_at: DateTime<Utc>,
     pub uptime_seconds: i64,
