@@ -72,6 +72,11 @@ test("a photo of somebody else is refused naming them; the face library shows, c
   const refused = await api.raw("mutation($e: String!, $b: String!) { enrollFacePhoto(employeeId: $e, pose: LEFT, photoBase64: $b) { id } }", { e: ana, b: photo("obama3.jpg") });
   assert.equal(refused.errors?.[0]?.extensions?.code, "FACE_MATCHES_OTHER", JSON.stringify(refused));
   assert.match(refused.errors[0].message, /this face matches Barack Obama/);
+  const form = new FormData();
+  form.append("left", new Blob([readFileSync(join(PHOTOS, "obama3.jpg"))], { type: "image/jpeg" }), "left.jpg");
+  const rest = await fetch(`${server.base}/api/employees/${ana}/face_templates`, { method: "POST", headers: { authorization: `Bearer ${api.token}` }, body: form });
+  assert.equal(rest.status, 409);
+  assert.match((await rest.json()).error, /this face matches Barack Obama/);
 
   await page.click("a[href='#/settings']");
   const row = page.locator(`[data-employee-row='${ana}']`);
