@@ -1,22 +1,10 @@
 // Alerts as people read them, plus the optional browser notification and sound for new ones.
+import type { Alert } from "./generated/graphql";
 import { formatInstant } from "./time";
 
-export interface AlertItem {
-  id: number;
-  employeeId: string;
-  employeeName: string;
-  cameraId: string;
-  cameraName: string | null;
-  raisedAt: string;
-  detectedAt: string;
-  resolvedAt: string | null;
-  open: boolean;
-  reason: string;
-  snapshotUrl: string | null;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  ackNote: string | null;
-}
+/** What the dashboard selects of an alert (ALERT_FIELDS), typed from the schema. */
+export type AlertItem = Pick<Alert, "id" | "employeeId" | "employeeName" | "cameraId" | "cameraName" | "raisedAt" | "detectedAt"
+  | "resolvedAt" | "open" | "reason" | "snapshotUrl" | "acknowledgedAt" | "acknowledgedBy" | "ackNote">;
 
 export const ALERT_FIELDS = "id employeeId employeeName cameraId cameraName raisedAt detectedAt resolvedAt open reason snapshotUrl acknowledgedAt acknowledgedBy ackNote";
 

@@ -157,21 +157,3 @@ export async function logout() {
   await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
   closeSubscriptions();
 }
-
-/** Selection of a type's scalar/enum fields, learned by introspection: used for the few fields whose
- * shape is still evolving on the server (camera test results), so the UI keeps working as it grows. */
-export async function callMutation(field: string, decl: string, args: string, variables: Record<string, unknown>) {
-  const data = await gql(`{ __type(name: "Mutation") { fields { name type { kind name ofType { kind name ofType { kind name } } } } } }`);
-  const info = data.__type.fields.find((f: { name: string }) => f.name === field);
-  if (!info) throw new Error(`the server has no ${field} yet`);
-  let type = info.type;
-  while (type.ofType) type = type.ofType;
-  let selection = "";
-  if (type.kind === "OBJECT") {
-    const fields = await gql(`query($n: String!) { __type(name: $n) { fields { name type { kind ofType { kind ofType { kind } } } } } }`, { n: type.name });
-    const scalar = (t: any): boolean => (t.ofType ? scalar(t.ofType) : t.kind === "SCALAR" || t.kind === "ENUM");
-    selection = `{ ${fields.__type.fields.filter((f: any) => scalar(f.type)).map((f: any) => f.name).join(" ")} }`;
-  }
-  const result = await gql(`mutation(${decl}) { result: ${field}(${args}) ${selection} }`, variables);
-  return result.result;
-}

@@ -39,6 +39,27 @@ pub struct Mutation(
 
 pub type FacewatchSchema = Schema<Query, Mutation, subscription::Subscription>;
 
+/// The schema in SDL, as the dashboard's generated types are made from (`frontend/schema.graphql`).
+pub fn schema_sdl() -> String {
+    let query = Query(
+        query::Query,
+        webhooks::WebhookQuery,
+        visitors::VisitorQuery,
+        users::UserQuery,
+    );
+    let mutation = Mutation(
+        mutation::Mutation,
+        users::UserMutation,
+        webhooks::WebhookMutation,
+        visitors::VisitorMutation,
+        faces::FaceMutation,
+        alerts::AlertMutation,
+    );
+    Schema::build(query, mutation, subscription::Subscription)
+        .finish()
+        .sdl()
+}
+
 pub fn build_schema(state: AppState) -> FacewatchSchema {
     let query = Query(
         query::Query,

@@ -1,29 +1,17 @@
 // Cameras: add form, a table with a live status column (the camerasLive subscription), enable /
 // disable, and "Test connection" that answers connected or not, with the reason.
 import { gql, subscribe } from "../../api";
+import type { Camera, CameraStatus } from "../../generated/graphql";
 import { h, ago, attempt, confirmDialog, field, formValues, modal } from "../../dom";
 import { section } from "./section";
 
-interface Health {
-  state: string;
-  fps: number | null;
-  lastFrameAt: string | null;
-  lastError: string | null;
-}
-
-interface CameraRow {
-  id: string;
-  name: string;
-  location: string;
-  enabled: boolean;
-  streamUrlRedacted: string;
-  health: Health | null;
-}
+type Health = Pick<CameraStatus, "state" | "fps" | "lastFrameAt" | "lastError">;
+type CameraRow = Pick<Camera, "id" | "name" | "location" | "enabled" | "streamUrlRedacted"> & { health: Health | null };
 
 const HEALTH = "health { state fps lastFrameAt lastError }";
 
 /** The status cell: state, fps and last frame; the error only while offline. */
-export function statusCell(c: CameraRow): HTMLElement {
+export function statusCell(c: Pick<CameraRow, "enabled" | "health">): HTMLElement {
   const health = c.health;
   const state = !c.enabled ? "disabled" : health ? health.state.toLowerCase() : "not running";
   const online = state === "online";

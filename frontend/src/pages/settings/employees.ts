@@ -1,18 +1,12 @@
 // Employees: an add form, a table, editing in an explicit dialog ("Editing X", Save/Cancel),
 // deletion after a confirmation, and each employee's face library.
 import { gql } from "../../api";
+import type { Employee } from "../../generated/graphql";
 import { h, attempt, confirmDialog, field, formValues, modal } from "../../dom";
 import { faceLibrary } from "./faces";
 import { section } from "./section";
 
-export interface EmployeeRow {
-  id: string;
-  name: string;
-  code: string;
-  department: string;
-  status: string;
-  faceTemplates: number;
-}
+export type EmployeeRow = Pick<Employee, "id" | "name" | "code" | "department" | "status" | "faceTemplates">;
 
 function employeeFields(e?: EmployeeRow): HTMLElement[] {
   return [

@@ -5,18 +5,13 @@
 import { gql, GqlError } from "../../api";
 import { h, attempt, confirmDialog, fmtTime, modal, toast } from "../../dom";
 import type { EmployeeRow } from "./employees";
+import type { FaceTemplate as Face } from "../../generated/graphql";
 
 const POSES = ["FRONT", "LEFT", "RIGHT"];
 const SOURCES: Record<string, string> = { UPLOAD: "uploaded photo", WEBCAM: "webcam", VISITOR: "camera (visitor)", EMBEDDING: "API" };
 const NEEDS_CONFIRMATION = ["FACE_MATCHES_OTHER", "FACE_FAR_FROM_OWN"];
 
-interface FaceTemplate {
-  id: string;
-  pose: string;
-  addedAt: string;
-  source: string | null;
-  photoUrl: string | null;
-}
+type FaceTemplate = Pick<Face, "id" | "pose" | "addedAt" | "source" | "photoUrl">;
 
 function fileToBase64(file: Blob): Promise<string> {
   return new Promise((resolve, reject) => {

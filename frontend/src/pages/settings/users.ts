@@ -1,15 +1,11 @@
 // Users: a table with role and status; create, change password, change role, disable. Nobody
 // can disable or demote themself, nor the last enabled admin (the server refuses both too).
 import { gql, type Me } from "../../api";
+import type { UserEntry } from "../../generated/graphql";
 import { h, attempt, confirmDialog, field, fmtTime, formValues, modal } from "../../dom";
 import { section } from "./section";
 
-interface UserRow {
-  username: string;
-  role: "ADMIN" | "VIEWER";
-  disabled: boolean;
-  createdAt: string;
-}
+type UserRow = Pick<UserEntry, "username" | "role" | "disabled" | "createdAt">;
 
 function passwordDialog(u: UserRow) {
   const form = h("form.space-y-2", field("New password (12+ characters)", h("input.input.w-full", { name: "password", type: "password", required: true, minlength: 12, autocomplete: "new-password" }))) as HTMLFormElement;
