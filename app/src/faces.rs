@@ -107,10 +107,7 @@ impl App {
                 source: enrolment.source,
                 photo_ref,
             };
-            outcomes.push(
-                self.add_template(ctx, &step, employee_id, template)
-                    .await?,
-            );
+            outcomes.push(self.add_template(ctx, &step, employee_id, template).await?);
         }
         self.settle(&outcomes).await?;
         self.employee_view(employee_id).await

@@ -103,7 +103,10 @@ async fn an_alert_is_acknowledged_once_and_the_actor_is_who_did_it() {
         "{again:?}"
     );
     let unknown = app.acknowledge_alert(&admin, 999_999, "").await;
-    assert!(matches!(unknown, Err(AppError::NotFound { .. })), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(AppError::NotFound { .. })),
+        "{unknown:?}"
+    );
     // The audit log files it under the employee, with the actor.
     let filter = queries::EventFilter {
         event_type: Some("Acknowledged".into()),
@@ -174,7 +177,10 @@ async fn correction_times_must_fall_on_the_corrected_day_of_the_schedules_zone()
         .unwrap();
     assert_eq!(row.first_in, Some(at(8, 55)));
     let next_day = app
-        .correct_attendance(&admin, correction(Some(at(8, 55) + Duration::days(1)), None))
+        .correct_attendance(
+            &admin,
+            correction(Some(at(8, 55) + Duration::days(1)), None),
+        )
         .await;
     assert!(
         matches!(&next_day, Err(AppError::Invalid(m)) if m.contains("not on 2026-11-23")),
@@ -183,7 +189,10 @@ async fn correction_times_must_fall_on_the_corrected_day_of_the_schedules_zone()
     let reversed = app
         .correct_attendance(&admin, correction(Some(at(17, 5)), Some(at(8, 55))))
         .await;
-    assert!(matches!(reversed, Err(AppError::Invalid(_))), "{reversed:?}");
+    assert!(
+        matches!(reversed, Err(AppError::Invalid(_))),
+        "{reversed:?}"
+    );
     test.finish().await;
 }
 

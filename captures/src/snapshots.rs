@@ -8,9 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{random_suffix, write_atomic};
-use crate::{
-    check_id, CaptureError, Result, ATTENDANCE_DIR, FACES_DIR, LATEST_DIR, SNAPSHOTS_DIR,
-};
+use crate::{check_id, CaptureError, Result, ATTENDANCE_DIR, FACES_DIR, LATEST_DIR, SNAPSHOTS_DIR};
 
 /// Data-dir-relative path of a stored snapshot, always with `/` separators. This is what
 /// gets recorded in events and `meta.json`, so moving the data dir keeps refs valid.

@@ -703,6 +703,9 @@ fn enrolment_photos_are_kept_outside_the_purged_snapshots() {
     assert!(jpeg.as_str().starts_with("faces/emp-1/") && jpeg.as_str().ends_with(".jpg"));
     assert!(png.as_str().ends_with(".png"), "{png}");
     assert_ne!(jpeg, png);
-    assert_eq!(std::fs::read(store.resolve(png.as_str()).unwrap()).unwrap(), b"\x89PNG\r\n");
+    assert_eq!(
+        std::fs::read(store.resolve(png.as_str()).unwrap()).unwrap(),
+        b"\x89PNG\r\n"
+    );
     assert!(store.save_face_photo("../x", at, b"x").is_err());
 }

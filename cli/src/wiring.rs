@@ -72,7 +72,10 @@ impl FaceEmbedder for Cameras {
         match self.0.snapshots().save_face_photo(employee_id, at, photo) {
             Ok(reference) => Some(reference.as_str().to_string()),
             Err(e) => {
-                tracing::warn!(employee_id, "enrolment photo not kept for the face library: {e}");
+                tracing::warn!(
+                    employee_id,
+                    "enrolment photo not kept for the face library: {e}"
+                );
                 None
             }
         }

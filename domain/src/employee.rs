@@ -372,7 +372,10 @@ mod tests {
             }]
         );
         given.extend(removed);
-        assert!(when::<Employee>(given, remove("t1")).is_err(), "removed once");
+        assert!(
+            when::<Employee>(given, remove("t1")).is_err(),
+            "removed once"
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub enum FaceVerdict {
     MatchesOther(OtherMatch),
     /// The employee has templates, and none is as close as the recognition threshold: probably
     /// somebody else's photo.
-    FarFromOwn { best: f32 },
+    FarFromOwn {
+        best: f32,
+    },
 }
 
 /// Judges `candidate` for `employee_id` against `enrolled` with the cameras' `threshold`. Templates
@@ -89,9 +91,15 @@ mod tests {
     #[test]
     fn far_from_own_templates_warns_and_a_first_photo_is_accepted() {
         let own = [t("cy", &[1.0, 0.0]), t("ana", &[0.0, 1.0])];
-        assert_eq!(judge(&[0.6, -0.8], "cy", &own, 0.7), FaceVerdict::FarFromOwn { best: 0.6 });
+        assert_eq!(
+            judge(&[0.6, -0.8], "cy", &own, 0.7),
+            FaceVerdict::FarFromOwn { best: 0.6 }
+        );
         assert_eq!(judge(&[0.8, -0.6], "cy", &own, 0.7), FaceVerdict::Accept);
-        assert_eq!(judge(&[1.0, 0.0], "new", &own[1..], 0.7), FaceVerdict::Accept);
+        assert_eq!(
+            judge(&[1.0, 0.0], "new", &own[1..], 0.7),
+            FaceVerdict::Accept
+        );
         // Another model's template (another length) is not compared.
         assert_eq!(judge(&[1.0, 0.0, 0.0], "x", &own, 0.1), FaceVerdict::Accept);
     }

@@ -215,7 +215,7 @@ test("users: the last admin cannot be disabled or demoted; a viewer cannot type 
   assert.equal(await me.locator("select").isDisabled(), true, "and so is their role");
   const refused = await api.raw("mutation { disableUser(username: \"admin\") }");
   assert.match(refused.errors?.[0]?.message ?? "", /cannot disable your own account/);
-  await shot("settings");
+  await shot("users");
   await shot("settings-390", 390);
 
   const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: BROWSER_ZONE });

@@ -70,7 +70,9 @@ pub(crate) async fn apply(
         AnyEvent::User(e) => return crate::users::apply(db, id, e).await,
         // The Visitors page reads on demand: no change to announce.
         AnyEvent::UnknownFace(e) => return crate::visitors::apply(db, id, e).await,
-        AnyEvent::Alert(AlertEvent::Acknowledged { alert_id, note, at, .. }) => {
+        AnyEvent::Alert(AlertEvent::Acknowledged {
+            alert_id, note, at, ..
+        }) => {
             // An alert removed by "reset logs" stays acknowledged in the log only.
             sqlx::query(
                 "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, ack_note = $4 WHERE id = $1",

@@ -60,7 +60,11 @@ impl Employee {
     /// The face library: every template the cameras compare faces with, oldest first.
     async fn faces(&self, ctx: &Context<'_>) -> Result<Vec<FaceTemplate>> {
         let state = ctx.data::<crate::AppState>()?;
-        let library = state.app().face_library(&self.id).await.map_err(app_error)?;
+        let library = state
+            .app()
+            .face_library(&self.id)
+            .await
+            .map_err(app_error)?;
         Ok(library.into_iter().map(Into::into).collect())
     }
 }

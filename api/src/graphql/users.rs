@@ -41,7 +41,12 @@ impl UserQuery {
         if ctx.data::<Session>()?.role != Role::Admin {
             return Err(async_graphql::Error::new(FORBIDDEN));
         }
-        let users = ctx.data::<AppState>()?.app().users().await.map_err(app_error)?;
+        let users = ctx
+            .data::<AppState>()?
+            .app()
+            .users()
+            .await
+            .map_err(app_error)?;
         Ok(users
             .into_iter()
             .map(|u| UserEntry {
