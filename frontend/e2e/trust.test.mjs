@@ -213,6 +213,11 @@ test("users: the last admin cannot be disabled or demoted; a viewer cannot type 
   await page.locator("#users-table [data-user='guard']").waitFor();
   assert.equal(await me.locator("button.disable-user").isDisabled(), true, "the last admin's Disable is off");
   assert.equal(await me.locator("select").isDisabled(), true, "and so is their role");
+  // The camera of the alert test points at a closed port: its live status and the connection test say so.
+  await page.locator("[data-camera-row='CAM1'] .camera-status").filter({ hasText: /offline|connecting/ }).waitFor();
+  await page.click("[data-camera-row='CAM1'] button.test-connection");
+  await page.locator("#connection-answer").filter({ hasText: /^Not connected/ }).waitFor();
+  await page.keyboard.press("Escape");
   const refused = await api.raw("mutation { disableUser(username: \"admin\") }");
   assert.match(refused.errors?.[0]?.message ?? "", /cannot disable your own account/);
   await shot("users");

@@ -143,6 +143,8 @@ impl Query {
 
     /// The audit log, newest first; costs its fields once per row of `limit`.
     #[graphql(complexity = "limit.clamp(1, MAX_EVENTS) as usize * child_complexity")]
+    // Each parameter is one of the field's GraphQL arguments (filters and paging).
+    #[allow(clippy::too_many_arguments)]
     async fn events(
         &self,
         ctx: &Context<'_>,
