@@ -150,6 +150,8 @@ test("dashboard: login, settings, live presence and alerts, reports, audit", asy
   await page.click("a[href='#/audit']");
   await page.locator("#events-table .event-type:text-is('EmployeeEntered')").first().waitFor();
   await page.locator("#events-table .event-actor:text-is('admin')").first().waitFor();
+  await page.locator("#events-table .event-summary:has-text('Enrolled Ana Lopez (E-001)')").waitFor();
+  await page.locator("#events-table .event-summary:has-text('Ana Lopez came in at Front door')").first().waitFor();
   await page.click("#replay");
   await page.locator("#replay-result:has-text('All read models match')").waitFor({ timeout: 60_000 });
   await screenshot("audit");

@@ -38,7 +38,9 @@ export function humanType(type: string): string {
 }
 
 export function summary(e: AuditEvent, names: Names): string {
-  const p = e.payload?.[e.eventType] ?? {};
+  // The payload is the stored event, tagged by aggregate then by type: {"Employee": {"Enrolled": {…}}}.
+  const byAggregate = e.payload && typeof e.payload === "object" ? Object.values(e.payload)[0] : undefined;
+  const p = byAggregate?.[e.eventType] ?? e.payload?.[e.eventType] ?? {};
   const emp = names.employees.get(e.employeeId ?? e.aggregateId) ?? p.profile?.name ?? "an employee";
   const cam = (id?: string | null) => (id ? names.cameras.get(id) ?? id : "a camera");
   const time = (iso?: string) => (iso ? formatInstant(iso, false) : "—");
@@ -72,6 +74,11 @@ export function summary(e: AuditEvent, names: Names): string {
     case "Acknowledged": return `Acknowledged the alert about ${emp}${p.note ? `: “${p.note}”` : ""}`;
     case "Seen": return `Unknown face seen by ${cam(p.camera_id)}`;
     case "Resolved": return `Unknown visitor ${Object.keys(p.resolution ?? {})[0]?.toLowerCase() ?? String(p.resolution ?? "").toLowerCase()}`;
+    case "CodeClaimed": return `Code ${e.aggregateId.toUpperCase()} reserved for ${emp}`;
+    case "CodeReleased": return `Code ${e.aggregateId.toUpperCase()} released by ${emp}`;
+    case "SeatsCounted": return `Admins counted: ${(p.admins ?? []).join(", ")}`;
+    case "SeatGranted": return `${p.username} holds an admin seat`;
+    case "SeatRevoked": return `${p.username} gave up their admin seat`;
     case "LogsReset": return `Log rows reset (${String(p.scope).toLowerCase()})`;
     default: return `${humanType(e.eventType)} · ${e.aggregateType} ${e.aggregateId}`;
   }
