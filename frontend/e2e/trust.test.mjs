@@ -29,6 +29,11 @@ const dayIn = (zone, at = new Date()) => new Intl.DateTimeFormat("en-CA", { time
 async function shot(name, width = 1280) {
   await page.setViewportSize({ width, height: width === 1280 ? 860 : 844 });
   await page.evaluate(() => window.scrollTo(0, 0));
+  if (width < 640) {
+    // A phone never scrolls sideways: everything fits the width.
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= width, `${name}: the page is ${wide} px wide on a ${width} px screen`);
+  }
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: width !== 1280 });
   await page.setViewportSize({ width: 1280, height: 860 });
 }

@@ -24,11 +24,11 @@ export function scheduleSection(admin: boolean): [HTMLElement, () => Promise<voi
       const d: any = hours.get(day);
       return h("tr",
         h("td", h("label.flex.gap-2.items-center", h("input", { type: "checkbox", name: `on-${day}`, checked: !!d }), day.toLowerCase())),
-        h("td", h("input.input", { type: "time", name: `start-${day}`, value: d?.start?.slice(0, 5) ?? "09:00", "aria-label": `${day.toLowerCase()} start` })),
-        h("td", h("input.input", { type: "time", name: `end-${day}`, value: d?.end?.slice(0, 5) ?? "17:00", "aria-label": `${day.toLowerCase()} end` })));
+        h("td", h("input.input.w-28", { type: "time", name: `start-${day}`, value: d?.start?.slice(0, 5) ?? "09:00", "aria-label": `${day.toLowerCase()} start` })),
+        h("td", h("input.input.w-28", { type: "time", name: `end-${day}`, value: d?.end?.slice(0, 5) ?? "17:00", "aria-label": `${day.toLowerCase()} end` })));
     });
     const fields = h("fieldset.space-y-3.min-w-0", { disabled: !admin },
-      h("table.table.max-w-lg", h("thead", h("tr", h("th", "Day"), h("th", "Start"), h("th", "End"))), h("tbody", ...rows)),
+      h("div.overflow-x-auto", h("table.table.max-w-lg", h("thead", h("tr", h("th", "Day"), h("th", "Start"), h("th", "End"))), h("tbody", ...rows))),
       h("div.flex.gap-3.flex-wrap",
         field("Lunch start", h("input.input", { type: "time", name: "lunchStart", value: s.lunch?.start?.slice(0, 5) ?? "" })),
         field("Lunch end", h("input.input", { type: "time", name: "lunchEnd", value: s.lunch?.end?.slice(0, 5) ?? "" })),
