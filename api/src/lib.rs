@@ -15,7 +15,7 @@ pub mod testing;
 mod throttle;
 mod ws;
 
-pub use graphql::{build_schema, FacewatchSchema};
+pub use graphql::{build_schema, schema_sdl, FacewatchSchema};
 pub use policy::{HttpPolicy, LoginPolicy, MAX_PHOTO_BYTES};
 pub use state::{
     AppState, CameraMonitor, CameraStatus, LiveFrame, LiveFrames, ParamsValidator, SystemHooks,

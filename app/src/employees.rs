@@ -1,8 +1,7 @@
 //! Employees: enrolment (with a unique code), profile changes, activation, deletion, face templates.
 
-use std::sync::Arc;
-
-use facewatch_domain::employee::{Employee, EmployeeCommand, Pose, Profile};
+use chrono::{DateTime, Utc};
+use facewatch_domain::employee::{Employee, EmployeeCommand, Pose, Profile, TemplateSource};
 use facewatch_domain::employee_code::{code_id, EmployeeCode, EmployeeCodeCommand};
 use facewatch_projections::queries::{self, EmployeeView};
 use facewatch_store::Outcome;
@@ -43,6 +42,22 @@ impl EmployeeInput {
 pub trait FaceEmbedder: Send + Sync {
     /// `(embedding, model id)`, or a reason the photo is unusable (no face, two faces, …).
     fn embed(&self, photo: &[u8]) -> std::result::Result<(Vec<f32>, String), String>;
+
+    /// The similarity at or above which the cameras take two faces for the same person.
+    fn match_threshold(&self) -> f32;
+
+    /// Keeps an enrolment photo for the face library; its data-dir reference, or `None` if it
+    /// could not be kept (the template is still worth storing; the implementation logs why).
+    fn keep_photo(&self, employee_id: &str, at: DateTime<Utc>, photo: &[u8]) -> Option<String>;
+}
+
+/// A face template about to be stored.
+pub(crate) struct NewTemplate {
+    pub pose: Pose,
+    pub embedding: Vec<f32>,
+    pub model_id: String,
+    pub source: TemplateSource,
+    pub photo_ref: Option<String>,
 }
 
 /// Enrolment photos: `(pose, label for messages, image bytes)`.
@@ -180,54 +195,17 @@ impl App {
         embedding: Vec<f32>,
         model_id: String,
     ) -> Result<EmployeeView> {
+        let template = NewTemplate {
+            pose,
+            embedding,
+            model_id,
+            source: TemplateSource::Embedding,
+            photo_ref: None,
+        };
         let outcome = self
-            .add_template(ctx, "template", employee_id, pose, embedding, model_id)
+            .add_template(ctx, "template", employee_id, template)
             .await?;
         self.settle(&[outcome]).await?;
-        self.employee_view(employee_id).await
-    }
-
-    /// Turns enrolment photos into face templates. Every photo is embedded before anything is
-    /// stored, so one bad photo (no face, several faces, poor quality) adds no template at all.
-    #[tracing::instrument(skip_all, fields(actor = %ctx.actor(), employee = employee_id))]
-    pub async fn enroll_face_photos(
-        &self,
-        ctx: &CommandContext,
-        employee_id: &str,
-        photos: FacePhotos,
-    ) -> Result<EmployeeView> {
-        let embedder: Arc<dyn FaceEmbedder> = self
-            .inner
-            .embedder
-            .clone()
-            .ok_or_else(|| AppError::Unavailable("face models not loaded".into()))?;
-        self.employee_view(employee_id).await?;
-        if photos.is_empty() {
-            return Err(AppError::invalid("no photo: send front, left and/or right"));
-        }
-        // Face models are CPU/GPU bound: keep them off the async workers.
-        let embedded = tokio::task::spawn_blocking(move || {
-            photos
-                .into_iter()
-                .map(|(pose, label, bytes)| {
-                    embedder
-                        .embed(&bytes)
-                        .map(|(embedding, model)| (pose, embedding, model))
-                        .map_err(|reason| AppError::invalid(format!("{label}: {reason}")))
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .await
-        .map_err(AppError::internal)??;
-        let mut outcomes = Vec::new();
-        for (n, (pose, embedding, model_id)) in embedded.into_iter().enumerate() {
-            let step = format!("template-{n}");
-            outcomes.push(
-                self.add_template(ctx, &step, employee_id, pose, embedding, model_id)
-                    .await?,
-            );
-        }
-        self.settle(&outcomes).await?;
         self.employee_view(employee_id).await
     }
 
@@ -266,15 +244,15 @@ impl App {
         ctx: &CommandContext,
         step: &str,
         employee_id: &str,
-        pose: Pose,
-        embedding: Vec<f32>,
-        model_id: String,
+        template: NewTemplate,
     ) -> Result<Outcome> {
         let command = EmployeeCommand::AddFaceTemplate {
             template_id: ctx.new_id(step),
-            pose,
-            embedding,
-            model_id,
+            pose: template.pose,
+            embedding: template.embedding,
+            model_id: template.model_id,
+            source: template.source,
+            photo_ref: template.photo_ref,
             now: ctx.now(),
         };
         self.execute::<Employee>(ctx, step, employee_id, command)

@@ -15,6 +15,13 @@ pub enum AppError {
     /// A concurrent write won; retrying may succeed.
     #[error("{0}")]
     Conflict(String),
+    /// The command would do something the caller should look at first (a face photo that matches
+    /// another employee); nothing was written. Sending it again with the confirmation stores it.
+    #[error("{message}")]
+    NeedsConfirmation {
+        reason: ConfirmReason,
+        message: String,
+    },
     /// A part of the system this request needs is not running (e.g. the face models).
     #[error("{0}")]
     Unavailable(String),
@@ -26,6 +33,25 @@ pub enum AppError {
     /// Ours, not the caller's; details in the source (log it, do not show it).
     #[error("internal error")]
     Internal(#[source] BoxError),
+}
+
+/// Why a command needs a confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmReason {
+    /// The face photo matches another employee at or above the recognition threshold.
+    FaceMatchesOther,
+    /// The face photo is far from every template the employee already has.
+    FaceFarFromOwn,
+}
+
+impl ConfirmReason {
+    /// The machine-readable code clients see (GraphQL `extensions.code`, REST `code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ConfirmReason::FaceMatchesOther => "FACE_MATCHES_OTHER",
+            ConfirmReason::FaceFarFromOwn => "FACE_FAR_FROM_OWN",
+        }
+    }
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -8,10 +8,12 @@
 //! projecting anything itself.
 
 pub mod absence;
+mod alerts;
 mod cameras;
 mod context;
 mod employees;
 mod error;
+mod faces;
 mod input;
 mod maintenance;
 pub mod passwords;
@@ -36,7 +38,8 @@ use tokio::sync::watch;
 pub use cameras::CameraInput;
 pub use context::{Actor, CommandContext, InvalidActor, MAX_IDEMPOTENCY_KEY_LEN};
 pub use employees::{EmployeeInput, FaceEmbedder, FacePhotos};
-pub use error::{AppError, Result};
+pub use error::{AppError, ConfirmReason, Result};
+pub use faces::FaceEnrolment;
 pub use facewatch_store::Outcome as CommandOutcome;
 pub use presence::{AttendanceCorrection, SightingInput};
 pub use schedule::{DayHoursInput, ScheduleInput};

@@ -69,6 +69,26 @@ impl App {
         for at in [input.first_in, input.last_out].into_iter().flatten() {
             crate::input::check_instant("time", at)?;
         }
+        // The times must fall on the corrected day, counted in the schedule's time zone (the one
+        // attendance days are counted in), and be in order.
+        let tz = self.current_schedule().await?.timezone;
+        for (what, at) in [("first in", input.first_in), ("last out", input.last_out)] {
+            if let Some(at) = at {
+                let local = at.with_timezone(&tz).date_naive();
+                if local != input.day {
+                    return Err(AppError::invalid(format!(
+                        "{what} {} is on {local}, not on {} (times are in {tz})",
+                        at.with_timezone(&tz).format("%H:%M"),
+                        input.day
+                    )));
+                }
+            }
+        }
+        if let (Some(first_in), Some(last_out)) = (input.first_in, input.last_out) {
+            if last_out < first_in {
+                return Err(AppError::invalid("last out is before first in"));
+            }
+        }
         self.require_active_employee(&input.employee_id).await?;
         let correct = PresenceCommand::CorrectAttendance {
             day: input.day,

@@ -4,10 +4,11 @@
 
 use facewatch_domain::admin_seats::{AdminSeats, AdminSeatsCommand, ADMIN_SEATS_ID};
 use facewatch_domain::user::{Role, User, UserCommand};
+use facewatch_projections::queries;
 use facewatch_store::Outcome;
 
 use crate::passwords::PasswordError;
-use crate::{App, AppError, CommandContext, Result};
+use crate::{Actor, App, AppError, CommandContext, Result};
 
 impl From<PasswordError> for AppError {
     fn from(error: PasswordError) -> Self {
@@ -101,6 +102,9 @@ impl App {
         role: Role,
     ) -> Result<()> {
         let user = self.existing_user(username).await?;
+        if role != Role::Admin && user.role == Role::Admin {
+            refuse_self(ctx, username, "demote")?;
+        }
         let change = UserCommand::ChangeRole {
             role,
             now: ctx.now(),
@@ -127,6 +131,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(actor = %ctx.actor(), username))]
     pub async fn disable_user(&self, ctx: &CommandContext, username: &str) -> Result<()> {
         let user = self.existing_user(username).await?;
+        refuse_self(ctx, username, "disable")?;
         let mut outcomes = Vec::new();
         if user.role == Role::Admin && !user.disabled {
             outcomes.push(self.revoke_admin(ctx, username).await?);
@@ -138,6 +143,11 @@ impl App {
         );
         end_sessions(self, username).await?;
         self.settle(&outcomes).await
+    }
+
+    /// Every account (enabled or not) with its role, for the users table.
+    pub async fn users(&self) -> Result<Vec<queries::UserRow>> {
+        Ok(queries::users(self.pool()).await?)
     }
 
     async fn existing_user(&self, username: &str) -> Result<User> {
@@ -187,4 +197,15 @@ impl App {
             .await?;
         Ok(())
     }
+}
+
+/// Nobody disables or demotes their own account: another admin has to (so a slip of the mouse
+/// cannot lock the only person at the screen out).
+fn refuse_self(ctx: &CommandContext, username: &str, what: &str) -> Result<()> {
+    if *ctx.actor() == Actor::user(username) {
+        return Err(AppError::invalid(format!(
+            "you cannot {what} your own account; ask another admin"
+        )));
+    }
+    Ok(())
 }

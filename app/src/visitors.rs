@@ -4,12 +4,13 @@
 //! model (`facewatch_projections::visitors`); every decision is an event on each face.
 
 use chrono::{DateTime, Utc};
-use facewatch_domain::employee::Pose;
+use facewatch_domain::employee::{Pose, TemplateSource};
 use facewatch_domain::visitor::{similarity, Resolution, UnknownFace, UnknownFaceCommand};
 use facewatch_projections::queries::EmployeeView;
 use facewatch_projections::visitors::{self, GroupFace};
 use facewatch_store::Outcome;
 
+use crate::employees::NewTemplate;
 use crate::{App, AppError, CommandContext, EmployeeInput, Result};
 
 /// At most this many faces of a group become face templates: those closest to the group's mean.
@@ -121,9 +122,13 @@ impl App {
                     ctx,
                     &step,
                     employee_id,
-                    Pose::Front,
-                    face.embedding.clone(),
-                    face.model_id.clone(),
+                    NewTemplate {
+                        pose: Pose::Front,
+                        embedding: face.embedding.clone(),
+                        model_id: face.model_id.clone(),
+                        source: TemplateSource::Visitor,
+                        photo_ref: face.snapshot_ref.clone(),
+                    },
                 )
                 .await?;
             outcomes.push(template);
@@ -187,6 +192,7 @@ mod tests {
             id: id.into(),
             model_id: "m".into(),
             embedding,
+            snapshot_ref: None,
         }
     }
 

@@ -107,6 +107,11 @@ impl Vision {
         &self.config
     }
 
+    /// Where snapshots and enrolment photos are kept.
+    pub fn snapshots(&self) -> &SnapshotStore {
+        &self.snapshots
+    }
+
     /// Reloads the face gallery and the names drawn on the overlays.
     async fn reload_gallery(&self, pool: &PgPool) {
         match queries::employees(pool).await {

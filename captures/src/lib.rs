@@ -35,6 +35,8 @@ pub const SNAPSHOTS_DIR: &str = "snapshots";
 pub const LATEST_DIR: &str = "captures";
 /// Folder (under the data dir) of the per-day attendance photos.
 pub const ATTENDANCE_DIR: &str = "attendance_captures";
+/// Enrolment photos of the face library, kept as long as their template (no retention purge).
+pub const FACES_DIR: &str = "faces";
 
 pub type Result<T, E = CaptureError> = std::result::Result<T, E>;
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{random_suffix, write_atomic};
-use crate::{check_id, CaptureError, Result, ATTENDANCE_DIR, LATEST_DIR, SNAPSHOTS_DIR};
+use crate::{check_id, CaptureError, Result, ATTENDANCE_DIR, FACES_DIR, LATEST_DIR, SNAPSHOTS_DIR};
 
 /// Data-dir-relative path of a stored snapshot, always with `/` separators. This is what
 /// gets recorded in events and `meta.json`, so moving the data dir keeps refs valid.
@@ -71,6 +71,29 @@ impl SnapshotStore {
         Ok(SnapshotRef(reference))
     }
 
+    /// Keeps an enrolment photo as `faces/{employee}/{millis}-{random}.jpg` (`.png` for a PNG) for
+    /// the face library, outside `snapshots/`, so the retention purge leaves it.
+    pub fn save_face_photo(
+        &self,
+        employee_id: &str,
+        at: DateTime<Utc>,
+        photo: &[u8],
+    ) -> Result<SnapshotRef> {
+        check_id("employee id", employee_id)?;
+        let extension = if photo.starts_with(b"\x89PNG") {
+            "png"
+        } else {
+            "jpg"
+        };
+        let reference = format!(
+            "{FACES_DIR}/{employee_id}/{}-{}.{extension}",
+            at.timestamp_millis(),
+            random_suffix()
+        );
+        write_atomic(&self.data_dir.join(&reference), photo)?;
+        Ok(SnapshotRef(reference))
+    }
+
     /// Replaces `captures/{camera}/latest.jpg` (the live preview) and returns its path.
     pub fn save_latest(&self, camera_id: &str, jpeg: &[u8]) -> Result<PathBuf> {
         check_id("camera id", camera_id)?;
@@ -119,11 +142,14 @@ impl SnapshotStore {
         }
         match path.components().next() {
             Some(Component::Normal(top))
-                if top == SNAPSHOTS_DIR || top == LATEST_DIR || top == ATTENDANCE_DIR =>
+                if top == SNAPSHOTS_DIR
+                    || top == LATEST_DIR
+                    || top == ATTENDANCE_DIR
+                    || top == FACES_DIR =>
             {
                 Ok(self.data_dir.join(path))
             }
-            _ => reject("it must point into snapshots/, captures/ or attendance_captures/"),
+            _ => reject("it must point into snapshots/, captures/, attendance_captures/ or faces/"),
         }
     }
 

@@ -153,7 +153,7 @@ fn resolve_rejects_path_traversal_and_foreign_paths() {
         ("snapshots\\..\\..\\x.jpg", "backslash"),
         (
             "config.toml",
-            "snapshots/, captures/ or attendance_captures/",
+            "snapshots/, captures/, attendance_captures/ or faces/",
         ),
     ] {
         let err = store.resolve(bad).unwrap_err();
@@ -168,6 +168,8 @@ fn resolve_rejects_path_traversal_and_foreign_paths() {
 
     let ok = "snapshots/door/2026-11-02/1-abc.jpg";
     assert_eq!(store.resolve(ok).unwrap(), data.path().join(ok));
+    let face = "faces/emp-1/1-abc.png";
+    assert_eq!(store.resolve(face).unwrap(), data.path().join(face));
     let ok = "captures/door/latest.jpg";
     assert_eq!(store.resolve(ok).unwrap(), data.path().join(ok));
     let ok = "attendance_captures/2026-11-02/e1/first_in.jpg";
@@ -689,4 +691,21 @@ fn snapshot_ref_serialises_as_a_plain_string() {
     let json = serde_json::to_string(&r).unwrap();
     assert_eq!(json, format!("\"{r}\""));
     assert_eq!(serde_json::from_str::<SnapshotRef>(&json).unwrap(), r);
+}
+
+#[test]
+fn enrolment_photos_are_kept_outside_the_purged_snapshots() {
+    let data = TempDir::new().unwrap();
+    let store = SnapshotStore::new(data.path());
+    let at = chrono::Utc::now();
+    let jpeg = store.save_face_photo("emp-1", at, b"\xff\xd8jpeg").unwrap();
+    let png = store.save_face_photo("emp-1", at, b"\x89PNG\r\n").unwrap();
+    assert!(jpeg.as_str().starts_with("faces/emp-1/") && jpeg.as_str().ends_with(".jpg"));
+    assert!(png.as_str().ends_with(".png"), "{png}");
+    assert_ne!(jpeg, png);
+    assert_eq!(
+        std::fs::read(store.resolve(png.as_str()).unwrap()).unwrap(),
+        b"\x89PNG\r\n"
+    );
+    assert!(store.save_face_photo("../x", at, b"x").is_err());
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc, Weekday};
 use facewatch_app::{
-    Actor, App, CameraInput, CommandContext, DayHoursInput, EmployeeInput, ScheduleInput,
+    Actor, App, CameraInput, CommandContext, DayHoursInput, EmployeeInput, FaceEnrolment,
+    ScheduleInput,
 };
 use facewatch_domain::employee::Pose;
 use facewatch_inference::synthetic::{file_uri, frames_of, head_shot, write_video};
@@ -72,7 +73,7 @@ pub async fn seed(app: &App, photos: &Path, video: &Path) -> anyhow::Result<()> 
         };
         let employee = app.enroll_employee(&ctx, input).await?;
         let photos = vec![(Pose::Front, photo.to_string(), read_photo(photos, photo)?)];
-        app.enroll_face_photos(&ctx, &employee.id, photos)
+        app.enroll_face_photos(&ctx, &employee.id, photos, FaceEnrolment::upload())
             .await
             .with_context(|| format!("cannot enrol {name} from {photo}"))?;
     }

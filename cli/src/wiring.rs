@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use facewatch_api::{
     CameraMonitor, CameraStatus, LiveFrame, LiveFrames, ParamsValidator, SystemHooks,
 };
@@ -86,6 +86,23 @@ impl CameraLiveness for ClusterCameras {
 impl FaceEmbedder for Cameras {
     fn embed(&self, jpeg: &[u8]) -> Result<(Vec<f32>, String), String> {
         Ok((self.0.embed_photo(jpeg)?, MODEL_ID.to_string()))
+    }
+
+    fn match_threshold(&self) -> f32 {
+        self.0.config().recognition_threshold
+    }
+
+    fn keep_photo(&self, employee_id: &str, at: DateTime<Utc>, photo: &[u8]) -> Option<String> {
+        match self.0.snapshots().save_face_photo(employee_id, at, photo) {
+            Ok(reference) => Some(reference.as_str().to_string()),
+            Err(e) => {
+                tracing::warn!(
+                    employee_id,
+                    "enrolment photo not kept for the face library: {e}"
+                );
+                None
+            }
+        }
     }
 }
 

@@ -12,6 +12,20 @@ pub enum Pose {
     Right,
 }
 
+/// Where a face template came from (shown in the face library).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TemplateSource {
+    /// A photo file uploaded by an administrator.
+    Upload,
+    /// A webcam picture taken in the dashboard.
+    Webcam,
+    /// A face an unknown visitor showed to a camera, attached or enrolled later.
+    Visitor,
+    /// An embedding sent as is through the API.
+    Embedding,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     pub name: String,
@@ -48,6 +62,17 @@ pub enum EmployeeEvent {
         embedding: Vec<f32>,
         model_id: String,
         at: DateTime<Utc>,
+        /// Absent in events stored before the face library.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<TemplateSource>,
+        /// The photo the template was made from (a data-dir reference), if it was kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        photo_ref: Option<String>,
+    },
+    /// A template taken out of the gallery (a wrong photo, a replaced one).
+    FaceTemplateRemoved {
+        template_id: String,
+        at: DateTime<Utc>,
     },
     Deactivated {
         at: DateTime<Utc>,
@@ -76,6 +101,12 @@ pub enum EmployeeCommand {
         pose: Pose,
         embedding: Vec<f32>,
         model_id: String,
+        source: TemplateSource,
+        photo_ref: Option<String>,
+        now: DateTime<Utc>,
+    },
+    RemoveFaceTemplate {
+        template_id: String,
         now: DateTime<Utc>,
     },
     Deactivate {
@@ -99,6 +130,8 @@ pub enum EmployeeError {
     Deleted,
     #[error("invalid employee data: {0}")]
     Invalid(String),
+    #[error("this employee has no face template {0:?}")]
+    UnknownTemplate(String),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +148,9 @@ pub struct Employee {
     pub status: EmployeeStatus,
     pub profile: Option<Profile>,
     pub templates: usize,
+    /// Ids of the current templates (a snapshot taken before templates could be removed has none).
+    #[serde(default)]
+    pub template_ids: Vec<String>,
 }
 
 impl Employee {
@@ -155,6 +191,8 @@ impl Employee {
                 pose,
                 embedding,
                 model_id,
+                source,
+                photo_ref,
                 now,
             } => {
                 validate_embedding(&embedding)?;
@@ -163,6 +201,17 @@ impl Employee {
                     pose,
                     embedding,
                     model_id,
+                    at: now,
+                    source: Some(source),
+                    photo_ref,
+                }
+            }
+            EmployeeCommand::RemoveFaceTemplate { template_id, now } => {
+                if !self.template_ids.contains(&template_id) {
+                    return Err(EmployeeError::UnknownTemplate(template_id));
+                }
+                EmployeeEvent::FaceTemplateRemoved {
+                    template_id,
                     at: now,
                 }
             }
@@ -205,7 +254,14 @@ impl Employee {
                 }
                 self.profile = Some(profile);
             }
-            EmployeeEvent::FaceTemplateAdded { .. } => self.templates += 1,
+            EmployeeEvent::FaceTemplateAdded { template_id, .. } => {
+                self.templates += 1;
+                self.template_ids.push(template_id);
+            }
+            EmployeeEvent::FaceTemplateRemoved { template_id, .. } => {
+                self.templates = self.templates.saturating_sub(1);
+                self.template_ids.retain(|t| *t != template_id);
+            }
             EmployeeEvent::Deactivated { .. } => self.status = EmployeeStatus::Inactive,
             EmployeeEvent::Reactivated { .. } => self.status = EmployeeStatus::Active,
             EmployeeEvent::Deleted { .. } => self.status = EmployeeStatus::Deleted,
@@ -248,6 +304,8 @@ mod tests {
             pose: Pose::Front,
             embedding,
             model_id: "m".into(),
+            source: TemplateSource::Upload,
+            photo_ref: None,
             now: now(),
         }
     }
@@ -283,6 +341,41 @@ mod tests {
         assert!(when::<Employee>(enrolled(), template(vec![3.0, 4.0])).is_err());
         assert!(when::<Employee>(enrolled(), template(vec![f32::NAN])).is_err());
         assert!(when::<Employee>(enrolled(), template(vec![])).is_err());
+    }
+
+    #[test]
+    fn only_an_existing_template_can_be_removed() {
+        let remove = |id: &str| EmployeeCommand::RemoveFaceTemplate {
+            template_id: id.into(),
+            now: now(),
+        };
+        let mut given = enrolled();
+        given.push(EmployeeEvent::FaceTemplateAdded {
+            template_id: "t1".into(),
+            pose: Pose::Left,
+            embedding: vec![1.0],
+            model_id: "m".into(),
+            at: now(),
+            source: Some(TemplateSource::Upload),
+            photo_ref: None,
+        });
+        assert_eq!(
+            when::<Employee>(given.clone(), remove("t2")).unwrap_err(),
+            EmployeeError::UnknownTemplate("t2".into())
+        );
+        let removed = when::<Employee>(given.clone(), remove("t1")).unwrap();
+        assert_eq!(
+            removed,
+            vec![EmployeeEvent::FaceTemplateRemoved {
+                template_id: "t1".into(),
+                at: now()
+            }]
+        );
+        given.extend(removed);
+        assert!(
+            when::<Employee>(given, remove("t1")).is_err(),
+            "removed once"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use crate::admin_seats::{AdminSeats, AdminSeatsEvent};
+use crate::alert::{Alert, AlertEvent};
 use crate::camera::{Camera, CameraEvent};
 use crate::employee::{Employee, EmployeeEvent};
 use crate::employee_code::{EmployeeCode, EmployeeCodeEvent};
@@ -24,6 +25,7 @@ pub enum AnyEvent {
     EmployeeCode(EmployeeCodeEvent),
     AdminSeats(AdminSeatsEvent),
     UnknownFace(UnknownFaceEvent),
+    Alert(AlertEvent),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,7 @@ impl AnyEvent {
             EmployeeCode::TYPE => AnyEvent::EmployeeCode(parse(aggregate_type, payload)?),
             AdminSeats::TYPE => AnyEvent::AdminSeats(parse(aggregate_type, payload)?),
             UnknownFace::TYPE => AnyEvent::UnknownFace(parse(aggregate_type, payload)?),
+            Alert::TYPE => AnyEvent::Alert(parse(aggregate_type, payload)?),
             other => return Err(DecodeError::UnknownAggregate(other.to_string())),
         })
     }
@@ -74,6 +77,7 @@ impl AnyEvent {
                 E::Enrolled { at, .. }
                 | E::ProfileUpdated { at, .. }
                 | E::FaceTemplateAdded { at, .. }
+                | E::FaceTemplateRemoved { at, .. }
                 | E::Deactivated { at }
                 | E::Reactivated { at }
                 | E::Deleted { at },
@@ -98,6 +102,7 @@ impl AnyEvent {
             AnyEvent::EmployeeCode(e) => e.at(),
             AnyEvent::AdminSeats(e) => e.at(),
             AnyEvent::UnknownFace(e) => e.at(),
+            AnyEvent::Alert(e) => e.at(),
         }
     }
 }

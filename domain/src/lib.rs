@@ -6,11 +6,13 @@
 //! Nothing here touches a clock, a database, HTTP or video: times come in with the commands.
 
 pub mod admin_seats;
+pub mod alert;
 pub mod alerts;
 pub mod camera;
 pub mod employee;
 pub mod employee_code;
 pub mod event;
+pub mod face_check;
 pub mod maintenance;
 pub mod presence;
 pub mod redact;

@@ -98,7 +98,7 @@ test("dashboard: login, settings, live presence and alerts, reports, audit", asy
   }
   await schedule.locator("input[name=lunchStart]").fill("");
   await schedule.locator("input[name=lunchEnd]").fill("");
-  await schedule.locator("input[name=timezone]").fill("UTC");
+  await schedule.locator("select[name=timezone]").selectOption("UTC");
   await schedule.locator("button[type=submit]").click();
   // Wait for the save itself: within the default schedule's hours the state is ACTIVE already.
   await page.locator("[role=status]:has-text('Schedule saved')").waitFor();
@@ -148,8 +148,10 @@ test("dashboard: login, settings, live presence and alerts, reports, audit", asy
   // Audit: the event log lists the sighting with who caused it, and a replay matches every read
   // model.
   await page.click("a[href='#/audit']");
-  await page.locator("#events-table td:text-is('EmployeeEntered')").first().waitFor();
-  await page.locator("#events-table td:text-is('user:admin')").first().waitFor();
+  await page.locator("#events-table .event-type:text-is('EmployeeEntered')").first().waitFor();
+  await page.locator("#events-table .event-actor:text-is('admin')").first().waitFor();
+  await page.locator("#events-table .event-summary:has-text('Enrolled Ana Lopez (E-001)')").waitFor();
+  await page.locator("#events-table .event-summary:has-text('Ana Lopez came in at Front door')").first().waitFor();
   await page.click("#replay");
   await page.locator("#replay-result:has-text('All read models match')").waitFor({ timeout: 60_000 });
   await screenshot("audit");
@@ -170,7 +172,7 @@ test("dashboard: login, settings, live presence and alerts, reports, audit", asy
   await page.click("button[type=submit]");
   await page.waitForSelector("#whoami:has-text('viewer1 (viewer)')");
   await page.click("a[href='#/settings']");
-  await page.locator("text=Read-only: viewers cannot change settings.").waitFor();
+  await page.locator("#read-only-note").waitFor();
   assert.equal(await page.locator("#employee-form").count(), 0);
   const refused = await page.evaluate(async () => {
     const body = JSON.stringify({ query: "mutation { resumeSchedule { mode } }" });

@@ -40,18 +40,34 @@ export async function startFacewatch(name, args, env = {}) {
     ...env,
   };
   delete processEnv.RUST_LOG;
-  const child = spawn(BINARY, args, { cwd: ROOT, env: processEnv, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout.on("data", (d) => (log += d));
-  child.stderr.on("data", (d) => (log += d));
-  child.on("error", (e) => (log += `cannot start ${BINARY}: ${e}\n`));
+  let child;
+  const launch = () => {
+    child = spawn(BINARY, args, { cwd: ROOT, env: processEnv, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (d) => (log += d));
+    child.stderr.on("data", (d) => (log += d));
+    child.on("error", (e) => (log += `cannot start ${BINARY}: ${e}\n`));
+  };
+  const halt = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGINT");
+      await exited;
+    }
+  };
+  launch();
   const server = {
     base: `http://127.0.0.1:${port}`,
     log: () => log,
+    /** Stops the process, keeping its database and data folder (see `restart`). */
+    halt,
+    /** Starts the process again on the same port, database and data folder. */
+    async restart() {
+      await halt();
+      launch();
+      await waitFor(server, `facewatch ${args[0]} to listen again`, async () => (await fetch(`${server.base}/api/auth/me`)).status === 401);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGINT");
-        await new Promise((r) => child.once("exit", r));
-      }
+      await halt();
       execFileSync("dropdb", ["--if-exists", "--force", "-h", "127.0.0.1", "-U", "postgres", database]);
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -84,4 +100,42 @@ export async function openBrowser(contextOptions = {}) {
   page.on("pageerror", (e) => console.error("page error:", e));
   mkdirSync(SHOTS, { recursive: true });
   return { browser, page };
+}
+
+/**
+ * An API client of `server` signed in as `username` (like a script or a camera pipeline would be):
+ * `gql(query, variables)` returns `data` and throws on errors; `raw` returns the whole answer.
+ */
+export async function apiClient(server, username, password) {
+  const login = await waitFor(server, `${username} to log in`, async () => {
+    const r = await fetch(`${server.base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
+    return r.ok && r.json();
+  });
+  const raw = async (query, variables = {}) => {
+    const response = await fetch(`${server.base}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${login.token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return response.json();
+  };
+  const gql = async (query, variables = {}) => {
+    const body = await raw(query, variables);
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+  return { token: login.token, gql, raw };
+}
+
+/** Signs in through the login screen and waits for the dashboard. */
+export async function signIn(page, base, username, password) {
+  await page.goto(base);
+  await page.fill("input[name=username]", username);
+  await page.fill("input[name=password]", password);
+  await page.click("button[type=submit]");
+  await page.waitForSelector(`#whoami:has-text('${username} (')`);
 }

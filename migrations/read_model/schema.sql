@@ -30,7 +30,9 @@ CREATE TABLE face_templates
     pose        text        NOT NULL,
     model_id    text        NOT NULL,
     embedding   real[]      NOT NULL,
-    added_at    timestamptz NOT NULL
+    added_at    timestamptz NOT NULL,
+    source      text, -- UPLOAD | WEBCAM | VISITOR | EMBEDDING; null before the face library
+    photo_ref   text  -- the photo it was made from, when kept (data-dir reference)
 );
 CREATE INDEX face_templates_employee ON face_templates (employee_id);
 
@@ -91,7 +93,13 @@ CREATE TABLE alerts
     resolved_at           timestamptz,
     reason                text        NOT NULL,
     schedule_effective_at timestamptz,
-    schedule              jsonb       NOT NULL
+    schedule              jsonb       NOT NULL,
+    -- The photo of the employee's last sighting before the exit.
+    snapshot_ref          text,
+    -- Follow-up: who acknowledged the alert (the event's actor), when, and their note.
+    acknowledged_at       timestamptz,
+    acknowledged_by       text,
+    ack_note              text
 );
 CREATE INDEX alerts_raised ON alerts (raised_at);
 CREATE INDEX alerts_open ON alerts (employee_id) WHERE resolved_at IS NULL;

@@ -3,6 +3,7 @@
 //! produces the same rows.
 
 use chrono::{DateTime, Utc};
+use facewatch_domain::alert::AlertEvent;
 use facewatch_domain::alerts::{judge_exit, ExitVerdict};
 use facewatch_domain::camera::CameraEvent;
 use facewatch_domain::employee::EmployeeEvent;
@@ -69,6 +70,22 @@ pub(crate) async fn apply(
         AnyEvent::User(e) => return crate::users::apply(db, id, e).await,
         // The Visitors page reads on demand: no change to announce.
         AnyEvent::UnknownFace(e) => return crate::visitors::apply(db, id, e).await,
+        AnyEvent::Alert(AlertEvent::Acknowledged {
+            alert_id, note, at, ..
+        }) => {
+            // An alert removed by "reset logs" stays acknowledged in the log only.
+            sqlx::query(
+                "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, ack_note = $4 WHERE id = $1",
+            )
+            .bind(alert_id)
+            .bind(at)
+            .bind(rec.actor.as_deref().unwrap_or("unknown"))
+            .bind(note)
+            .execute(&mut *db)
+            .await?;
+            changes.push(Change::AlertAcknowledged { id: *alert_id });
+            return Ok(());
+        }
         // Rule-keeping aggregates (code reservations, admin seats) only show in the audit log.
         AnyEvent::EmployeeCode(_) | AnyEvent::AdminSeats(_) => return Ok(()),
         AnyEvent::Maintenance(MaintenanceEvent::LogsReset { scope, window, .. }) => {
@@ -130,6 +147,9 @@ fn log_row(rec: &RecordedEvent) -> LogRow {
         | AnyEvent::AdminSeats(_) => (None, None),
         AnyEvent::UnknownFace(UnknownFaceEvent::Seen { camera_id, .. }) => {
             (None, Some(camera_id.clone()))
+        }
+        AnyEvent::Alert(AlertEvent::Acknowledged { employee_id, .. }) => {
+            (Some(employee_id.clone()), None)
         }
         AnyEvent::UnknownFace(UnknownFaceEvent::Resolved { resolution, .. }) => match resolution {
             Resolution::Enrolled { employee_id } | Resolution::Attached { employee_id } => {
@@ -201,20 +221,18 @@ async fn employee(db: &mut PgConnection, id: &str, e: &EmployeeEvent) -> Result<
             embedding,
             model_id,
             at,
+            source,
+            photo_ref,
         } => {
-            sqlx::query("INSERT INTO face_templates VALUES ($1, $2, $3, $4, $5, $6)")
+            sqlx::query("INSERT INTO face_templates VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(template_id)
                 .bind(id)
-                .bind(
-                    serde_json::to_value(pose)
-                        .unwrap()
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                )
+                .bind(enum_text(pose))
                 .bind(model_id)
                 .bind(embedding)
                 .bind(at)
+                .bind(source.as_ref().map(enum_text))
+                .bind(photo_ref)
                 .execute(&mut *db)
                 .await?;
             sqlx::query(
@@ -224,6 +242,24 @@ async fn employee(db: &mut PgConnection, id: &str, e: &EmployeeEvent) -> Result<
             .bind(at)
             .execute(db)
             .await?;
+        }
+        EmployeeEvent::FaceTemplateRemoved { template_id, at } => {
+            let removed = sqlx::query(
+                "DELETE FROM face_templates WHERE template_id = $1 AND employee_id = $2",
+            )
+            .bind(template_id)
+            .bind(id)
+            .execute(&mut *db)
+            .await?;
+            if removed.rows_affected() > 0 {
+                sqlx::query(
+                    "UPDATE employees SET templates = templates - 1, updated_at = $2 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(at)
+                .execute(db)
+                .await?;
+            }
         }
         EmployeeEvent::Deactivated { at } => {
             set_status(db, id, "INACTIVE", *at).await?;
@@ -246,6 +282,14 @@ async fn employee(db: &mut PgConnection, id: &str, e: &EmployeeEvent) -> Result<
         }
     }
     Ok(())
+}
+
+/// The name serde gives a unit enum variant (`FRONT`, `UPLOAD`).
+fn enum_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 async fn set_status(
@@ -436,7 +480,9 @@ async fn presence(
             tracing::debug!(employee_id, %at, ?verdict, "exit judged");
             if verdict == ExitVerdict::Violation {
                 sqlx::query(
-                    "INSERT INTO alerts VALUES ($1, $2, $3, $4, $5, NULL, 'EXIT_DURING_WORK_HOURS', $6, $7)",
+                    "INSERT INTO alerts (id, employee_id, camera_id, raised_at, detected_at, resolved_at,
+                         reason, schedule_effective_at, schedule, snapshot_ref)
+                     VALUES ($1, $2, $3, $4, $5, NULL, 'EXIT_DURING_WORK_HOURS', $6, $7, $8)",
                 )
                 .bind(seq)
                 .bind(employee_id)
@@ -445,6 +491,7 @@ async fn presence(
                 .bind(detected_at)
                 .bind(effective_at)
                 .bind(sqlx::types::Json(&schedule))
+                .bind(snapshot_ref)
                 .execute(&mut *db)
                 .await?;
                 sqlx::query(

@@ -12,5 +12,6 @@ pub enum Change {
     Attendance { employee_id: String, day: NaiveDate },
     AlertRaised { id: i64 },
     AlertResolved { id: i64 },
+    AlertAcknowledged { id: i64 },
     LogsReset,
 }

@@ -71,6 +71,12 @@ pub struct AlertView {
     pub reason: String,
     pub schedule_effective_at: Option<DateTime<Utc>>,
     pub schedule: Json<ScheduleSnapshot>,
+    /// The photo of the last sighting before the exit.
+    pub snapshot_ref: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// The actor who acknowledged it (`user:alice`).
+    pub acknowledged_by: Option<String>,
+    pub ack_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -104,6 +110,46 @@ pub struct FaceTemplateRow {
     pub embedding: Vec<f32>,
 }
 
+/// A dashboard account as the users table shows it (never the password hash).
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct UserRow {
+    pub username: String,
+    /// ADMIN | VIEWER
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn users(pool: &PgPool) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT username, role, disabled, created_at, updated_at FROM users ORDER BY username",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// One entry of an employee's face library.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct FaceLibraryEntry {
+    pub template_id: String,
+    pub pose: String,
+    pub model_id: String,
+    pub added_at: DateTime<Utc>,
+    /// UPLOAD | WEBCAM | VISITOR | EMBEDDING; null for templates from before the library.
+    pub source: Option<String>,
+    pub photo_ref: Option<String>,
+}
+
+/// A template with its owner, for comparing a new photo with everyone enrolled.
+#[derive(Debug, Clone, FromRow)]
+pub struct OwnedTemplate {
+    pub employee_id: String,
+    pub employee_name: String,
+    pub model_id: String,
+    pub embedding: Vec<f32>,
+}
+
 /// Filters for the event log browser.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -111,6 +157,8 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
     pub event_type: Option<String>,
     pub employee_id: Option<String>,
+    /// Only events before this log position (the next page of a newest-first listing).
+    pub before_seq: Option<i64>,
     pub limit: i64,
 }
 
@@ -201,7 +249,8 @@ const ALERT_SELECT: &str = "SELECT a.id, a.day,
            AND b.id <= a.id) AS day_number,
         a.employee_id, e.name AS employee_name, e.code AS employee_code, a.camera_id,
         c.name AS camera_name, a.raised_at, a.detected_at, a.resolved_at, a.reason,
-        a.schedule_effective_at, a.schedule
+        a.schedule_effective_at, a.schedule, a.snapshot_ref, a.acknowledged_at, a.acknowledged_by,
+        a.ack_note
     FROM (SELECT *, (raised_at AT TIME ZONE (schedule->>'timezone'))::date AS day FROM alerts) a
     JOIN employees e ON e.id = a.employee_id LEFT JOIN cameras c ON c.id = a.camera_id";
 
@@ -272,6 +321,7 @@ pub async fn events(
          FROM event_log
          WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
            AND ($3::text IS NULL OR event_type = $3) AND ($4::text IS NULL OR employee_id = $4)
+           AND ($6::bigint IS NULL OR seq < $6)
          ORDER BY seq DESC LIMIT $5",
     )
     .bind(filter.from)
@@ -279,6 +329,16 @@ pub async fn events(
     .bind(filter.event_type.as_deref())
     .bind(filter.employee_id.as_deref())
     .bind(filter.limit)
+    .bind(filter.before_seq)
+    .fetch_all(pool)
+    .await
+}
+
+/// The kinds of events the audit log holds, with their aggregate type, for the type picker.
+pub async fn event_types(pool: &PgPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT aggregate_type, event_type FROM event_log ORDER BY aggregate_type, event_type",
+    )
     .fetch_all(pool)
     .await
 }
@@ -305,6 +365,31 @@ pub async fn present_employees(pool: &PgPool) -> Result<Vec<(String, DateTime<Ut
     sqlx::query_as("SELECT employee_id, last_seen FROM presence WHERE present ORDER BY employee_id")
         .fetch_all(pool)
         .await
+}
+
+/// An employee's face templates, oldest first.
+pub async fn face_library(
+    pool: &PgPool,
+    employee_id: &str,
+) -> Result<Vec<FaceLibraryEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT template_id, pose, model_id, added_at, source, photo_ref FROM face_templates
+         WHERE employee_id = $1 ORDER BY added_at, template_id",
+    )
+    .bind(employee_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// The templates of every employee who is not deleted (active or not), with their names.
+pub async fn templates_with_owners(pool: &PgPool) -> Result<Vec<OwnedTemplate>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.employee_id, e.name AS employee_name, t.model_id, t.embedding
+         FROM face_templates t JOIN employees e ON e.id = t.employee_id
+         WHERE e.status <> 'DELETED' ORDER BY t.employee_id, t.template_id",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Enrolled face templates of active employees (the recogniser's gallery).

@@ -83,6 +83,7 @@ pub struct GroupFace {
     pub id: String,
     pub model_id: String,
     pub embedding: Vec<f32>,
+    pub snapshot_ref: Option<String>,
 }
 
 pub(crate) async fn apply(
@@ -201,7 +202,7 @@ pub async fn visitor_groups(pool: &PgPool) -> Result<Vec<VisitorGroupView>, sqlx
 /// The open faces of one group, oldest first (empty when there is no such open group).
 pub async fn group_faces(pool: &PgPool, group_id: &str) -> Result<Vec<GroupFace>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, model_id, embedding FROM unknown_faces
+        "SELECT id, model_id, embedding, snapshot_ref FROM unknown_faces
          WHERE group_id = $1 AND status = 'OPEN' ORDER BY seen_at, id",
     )
     .bind(group_id)

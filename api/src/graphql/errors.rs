@@ -10,6 +10,7 @@ pub fn app_error(error: AppError) -> Error {
         AppError::NotFound { .. } => "NOT_FOUND",
         AppError::Conflict(_) => "CONFLICT",
         AppError::Unavailable(_) => "UNAVAILABLE",
+        AppError::NeedsConfirmation { reason, .. } => reason.code(),
         AppError::Stored { .. } => "STORED",
         AppError::Internal(source) => {
             tracing::error!(

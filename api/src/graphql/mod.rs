@@ -1,8 +1,10 @@
 //! The GraphQL schema: reads come from the read models, writes are domain commands, and live
 //! updates are the projector's change feed.
 
+mod alerts;
 mod caller;
 mod errors;
+mod faces;
 mod mutation;
 mod query;
 mod subscription;
@@ -17,7 +19,12 @@ use crate::AppState;
 
 /// The read models plus the webhook dead letters and unknown visitors.
 #[derive(MergedObject)]
-pub struct Query(query::Query, webhooks::WebhookQuery, visitors::VisitorQuery);
+pub struct Query(
+    query::Query,
+    webhooks::WebhookQuery,
+    visitors::VisitorQuery,
+    users::UserQuery,
+);
 
 /// The domain's mutations plus user management, webhook retries and unknown visitors.
 #[derive(MergedObject)]
@@ -26,17 +33,47 @@ pub struct Mutation(
     users::UserMutation,
     webhooks::WebhookMutation,
     visitors::VisitorMutation,
+    faces::FaceMutation,
+    alerts::AlertMutation,
 );
 
 pub type FacewatchSchema = Schema<Query, Mutation, subscription::Subscription>;
 
-pub fn build_schema(state: AppState) -> FacewatchSchema {
-    let query = Query(query::Query, webhooks::WebhookQuery, visitors::VisitorQuery);
+/// The schema in SDL, as the dashboard's generated types are made from (`frontend/schema.graphql`).
+pub fn schema_sdl() -> String {
+    let query = Query(
+        query::Query,
+        webhooks::WebhookQuery,
+        visitors::VisitorQuery,
+        users::UserQuery,
+    );
     let mutation = Mutation(
         mutation::Mutation,
         users::UserMutation,
         webhooks::WebhookMutation,
         visitors::VisitorMutation,
+        faces::FaceMutation,
+        alerts::AlertMutation,
+    );
+    Schema::build(query, mutation, subscription::Subscription)
+        .finish()
+        .sdl()
+}
+
+pub fn build_schema(state: AppState) -> FacewatchSchema {
+    let query = Query(
+        query::Query,
+        webhooks::WebhookQuery,
+        visitors::VisitorQuery,
+        users::UserQuery,
+    );
+    let mutation = Mutation(
+        mutation::Mutation,
+        users::UserMutation,
+        webhooks::WebhookMutation,
+        visitors::VisitorMutation,
+        faces::FaceMutation,
+        alerts::AlertMutation,
     );
     Schema::build(query, mutation, subscription::Subscription)
         .data(state)

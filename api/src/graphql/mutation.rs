@@ -9,6 +9,7 @@ use facewatch_domain::schedule::ScheduleSnapshot;
 
 use super::caller::caller;
 use super::errors::{app_error, bad_input};
+use super::faces::FaceSource;
 use super::types::*;
 
 pub struct Mutation;
@@ -151,13 +152,17 @@ impl Mutation {
     }
 
     /// Enrols one face photo (base64-encoded JPEG or PNG) for a pose. The photo must show exactly
-    /// one face of good quality; otherwise the error says why and nothing is stored.
+    /// one face of good quality; otherwise the error says why and nothing is stored. A photo that
+    /// matches another employee (code `FACE_MATCHES_OTHER`, "this face matches NAME") or is far
+    /// from the employee's own templates (`FACE_FAR_FROM_OWN`) is refused unless `confirm`.
     async fn enroll_face_photo(
         &self,
         ctx: &Context<'_>,
         employee_id: String,
         pose: Pose,
         photo_base64: String,
+        #[graphql(default_with = "FaceSource::Upload")] source: FaceSource,
+        #[graphql(default)] confirm: bool,
     ) -> Result<Employee> {
         use base64::Engine as _;
         let (app, caller) = caller(ctx)?;
@@ -177,7 +182,14 @@ impl Mutation {
         let label =
             format!("{:?} photo", facewatch_domain::employee::Pose::from(pose)).to_lowercase();
         let photos = vec![(pose.into(), label, photo)];
-        view(app.enroll_face_photos(&caller, &employee_id, photos).await)
+        let enrolment = app::FaceEnrolment {
+            source: source.into(),
+            confirmed: confirm,
+        };
+        view(
+            app.enroll_face_photos(&caller, &employee_id, photos, enrolment)
+                .await,
+        )
     }
 
     /// The camera with its live pipeline health: ONLINE with an fps once frames arrive, or

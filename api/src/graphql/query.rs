@@ -143,6 +143,8 @@ impl Query {
 
     /// The audit log, newest first; costs its fields once per row of `limit`.
     #[graphql(complexity = "limit.clamp(1, MAX_EVENTS) as usize * child_complexity")]
+    // Each parameter is one of the field's GraphQL arguments (filters and paging).
+    #[allow(clippy::too_many_arguments)]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -151,6 +153,8 @@ impl Query {
         event_type: Option<String>,
         employee_id: Option<String>,
         #[graphql(default = 200)] limit: i64,
+        // Keyset paging: the `seq` of the last row of the previous page.
+        before_seq: Option<i64>,
     ) -> Result<Vec<EventEntry>> {
         let state = ctx.data::<AppState>()?;
         if let (Some(from), Some(to)) = (from, to) {
@@ -166,12 +170,26 @@ impl Query {
             to,
             event_type,
             employee_id,
+            before_seq,
             limit,
         };
         let rows = queries::events(state.pool(), &filter)
             .await
             .map_err(internal)?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The event types the audit log holds (`EmployeeEntered` …) with their aggregate type.
+    async fn event_types(&self, ctx: &Context<'_>) -> Result<Vec<EventTypeEntry>> {
+        let state = ctx.data::<AppState>()?;
+        let rows = queries::event_types(state.pool()).await.map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|(aggregate_type, event_type)| EventTypeEntry {
+                aggregate_type,
+                event_type,
+            })
+            .collect())
     }
 
     /// The AI parameters in force at the next restart: `{path, source, params}`.

@@ -63,6 +63,20 @@ impl Subscription {
         }))
     }
 
+    /// Somebody acknowledged an alert (with who and their note).
+    async fn alert_acknowledged(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Alert>> {
+        let (state, changes) = changes(ctx)?;
+        Ok(changes.filter_map(move |change| {
+            let state = state.clone();
+            async move {
+                let Change::AlertAcknowledged { id } = change else {
+                    return None;
+                };
+                Some(queries::alert(state.pool(), id).await.ok()??.into())
+            }
+        }))
+    }
+
     async fn attendance_updated(
         &self,
         ctx: &Context<'_>,
@@ -92,6 +106,31 @@ impl Subscription {
                 }
                 let snapshot = queries::current_schedule(state.pool()).await.ok()?;
                 Some(Schedule::at(&snapshot, Utc::now()))
+            }
+        }))
+    }
+
+    /// Every camera with its live health, now and then every `intervalSec` seconds (1–60):
+    /// state, fps, last frame, and the error only while offline.
+    async fn cameras_live(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 2)] interval_sec: u64,
+    ) -> Result<impl Stream<Item = Vec<Camera>>> {
+        let state = ctx.data::<AppState>()?.clone();
+        let every = std::time::Duration::from_secs(interval_sec.clamp(1, 60));
+        let ticks = futures::stream::unfold(true, move |first| async move {
+            if !first {
+                tokio::time::sleep(every).await;
+            }
+            Some(((), false))
+        });
+        // A failed read skips one tick rather than reporting "no cameras".
+        Ok(ticks.filter_map(move |()| {
+            let state = state.clone();
+            async move {
+                let cameras = queries::cameras(state.pool()).await.ok()?;
+                Some(cameras.into_iter().map(Camera::from).collect())
             }
         }))
     }

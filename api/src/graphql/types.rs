@@ -81,6 +81,7 @@ pub struct Presence {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Employee {
     pub id: String,
     pub name: String,
@@ -291,6 +292,12 @@ pub struct Alert {
     pub reason: String,
     /// The schedule in force when the employee left, kept with the alert for ever.
     pub schedule: Schedule,
+    /// `/api/files/…` of the photo of the employee's last sighting before the exit.
+    pub snapshot_url: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// Who acknowledged it: the actor (`user:alice`).
+    pub acknowledged_by: Option<String>,
+    pub ack_note: Option<String>,
 }
 
 impl From<AlertView> for Alert {
@@ -307,6 +314,10 @@ impl From<AlertView> for Alert {
             detected_at: v.detected_at,
             resolved_at: v.resolved_at,
             reason: v.reason,
+            snapshot_url: v.snapshot_ref.as_deref().map(crate::rest::files::url),
+            acknowledged_at: v.acknowledged_at,
+            acknowledged_by: v.acknowledged_by,
+            ack_note: v.ack_note,
         }
     }
 }
@@ -346,6 +357,12 @@ impl From<EventLogEntry> for EventEntry {
             correlation_id: v.correlation_id,
         }
     }
+}
+
+#[derive(SimpleObject)]
+pub struct EventTypeEntry {
+    pub aggregate_type: String,
+    pub event_type: String,
 }
 
 #[derive(SimpleObject)]

@@ -1,10 +1,13 @@
 //! User management (admin only, like every mutation: see `auth::AdminMutations`).
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 use facewatch_domain::user::Role;
 
 use super::caller::caller;
 use super::errors::app_error;
+use crate::auth::{Session, FORBIDDEN};
+use crate::AppState;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "facewatch_domain::user::Role")]
@@ -17,6 +20,44 @@ pub enum UserRole {
 pub struct UserAccount {
     pub username: String,
     pub role: UserRole,
+}
+
+/// A row of the users table.
+#[derive(SimpleObject)]
+pub struct UserEntry {
+    pub username: String,
+    pub role: UserRole,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// Every account with its role and status (admins only).
+    async fn users(&self, ctx: &Context<'_>) -> Result<Vec<UserEntry>> {
+        if ctx.data::<Session>()?.role != Role::Admin {
+            return Err(async_graphql::Error::new(FORBIDDEN));
+        }
+        let users = ctx
+            .data::<AppState>()?
+            .app()
+            .users()
+            .await
+            .map_err(app_error)?;
+        Ok(users
+            .into_iter()
+            .map(|u| UserEntry {
+                role: Role::parse(&u.role).unwrap_or(Role::Viewer).into(),
+                username: u.username,
+                disabled: u.disabled,
+                created_at: u.created_at,
+                updated_at: u.updated_at,
+            })
+            .collect())
+    }
 }
 
 pub struct UserMutation;

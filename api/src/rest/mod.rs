@@ -83,7 +83,7 @@ impl From<AppError> for ApiError {
         let status = match &error {
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::NeedsConfirmation { .. } => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Stored { .. } => StatusCode::ACCEPTED,
             AppError::Internal(source) => {

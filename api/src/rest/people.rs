@@ -1,13 +1,14 @@
 //! Cameras and employees, including photo enrolment of face templates.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use facewatch_domain::employee::Pose;
 use facewatch_domain::redact::redact_url;
 use facewatch_projections::queries::{self, CameraView, EmployeeView};
 
-use facewatch_app::{AppError, EmployeeInput, FacePhotos};
+use facewatch_app::{AppError, EmployeeInput, FaceEnrolment, FacePhotos};
+use serde::Deserialize;
 
 use super::{ApiError, ApiResult, Body, Caller};
 use crate::{AppState, MAX_PHOTO_BYTES};
@@ -60,12 +61,21 @@ fn pose(field: &str) -> Option<Pose> {
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct EnrolQuery {
+    /// Enrol photos that match another employee or are far from the employee's own templates.
+    #[serde(default)]
+    confirm: bool,
+}
+
 /// `multipart/form-data` with JPEG files in fields `front`, `left` and/or `right`. Every photo
-/// is embedded before anything is stored, so one bad photo adds no template at all.
+/// is embedded and checked before anything is stored, so one bad photo adds no template at all;
+/// a photo matching another employee answers 409 unless `?confirm=true`.
 pub async fn face_templates(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
+    Query(query): Query<EnrolQuery>,
     mut form: Multipart,
 ) -> ApiResult<Json<EmployeeView>> {
     let mut photos: FacePhotos = Vec::new();
@@ -95,6 +105,14 @@ pub async fn face_templates(
         photos.push((pose, name, bytes.to_vec()));
     }
     Ok(Json(
-        state.app().enroll_face_photos(&caller, &id, photos).await?,
+        state
+            .app()
+            .enroll_face_photos(
+                &caller,
+                &id,
+                photos,
+                FaceEnrolment::upload().confirmed(query.confirm),
+            )
+            .await?,
     ))
 }

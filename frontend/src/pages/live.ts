@@ -1,12 +1,13 @@
-import { gql, subscribe } from "../api";
+import { gql, subscribe, onReconnect } from "../api";
 import { h, ago, fmtTime } from "../dom";
 import type { Page } from "../main";
 
 const EMPLOYEE = "id name code department status presence { present since lastSeen cameraId cameraName }";
 const CAMERA = "id name location enabled source";
 const HEALTH = "health { state fps lastFrameAt onlineSince uptimeSec reconnects lastError }";
-// Health (state, fps, uptime) is refreshed at this period; frames come as a live MJPEG stream.
-const HEALTH_REFRESH_MS = 3000;
+// Health (state, fps, uptime) is pushed by the server at this period (camerasLive); frames come
+// as a live MJPEG stream.
+const HEALTH_PUSH_SEC = 2;
 // A stream that failed (camera not running yet, restarted) is retried after this long.
 const STREAM_RETRY_MS = 3000;
 
@@ -130,8 +131,11 @@ function employeeCard(e: any): HTMLElement {
 
 export const livePage: Page = (root) => {
   const cameraGrid = h("div.grid.gap-4.sm:grid-cols-2.xl:grid-cols-3", { id: "cameras" });
-  const people = h("div.grid.gap-3.sm:grid-cols-2.lg:grid-cols-4", { id: "presence" });
-  root.append(h("h2.h2", "Cameras"), cameraGrid, h("h2.h2.mt-6", "Employees"), people);
+  const people = h("div.grid.gap-3.grid-cols-2.lg:grid-cols-4", { id: "presence" });
+  // Presence first on small screens (a guard's phone), cameras first on wide ones.
+  root.append(h("div.flex.flex-col.gap-6",
+    h("section.order-first.md:order-last", h("h2.h2", "Employees"), people),
+    h("section", h("h2.h2", "Cameras"), cameraGrid)));
   let tiles = new Map<string, ReturnType<typeof cameraTile>>();
   let closeFull: (() => void) | undefined;
   const openFull = (camera: any) => {
@@ -150,13 +154,6 @@ export const livePage: Page = (root) => {
     tiles = new Map(list.map((c) => [c.id, cameraTile(c, openFull)]));
     cameraGrid.replaceChildren(...(tiles.size ? [...tiles.values()].map((t) => t.tile) : [h("p.text-sm.text-slate-500", "No cameras yet")]));
   };
-  // Health changes without events (fps, uptime, going offline): refresh it in place, keeping the
-  // streams open.
-  const refreshHealth = async () => {
-    try {
-      for (const c of await cameras()) tiles.get(c.id)?.update(c);
-    } catch {}
-  };
   const loadEmployees = async () => {
     const list = (await gql(`{ employees { ${EMPLOYEE} } }`)).employees;
     employees.clear();
@@ -174,15 +171,22 @@ export const livePage: Page = (root) => {
       loadCameras();
       loadEmployees();
     }),
+    // Health changes without events (fps, uptime, going offline): updated in place, keeping the
+    // streams open.
+    subscribe(`subscription { camerasLive(intervalSec: ${HEALTH_PUSH_SEC}) { ${CAMERA} ${HEALTH} } }`, (d) => {
+      for (const c of d.camerasLive) tiles.get(c.id)?.update(c);
+    }),
+    onReconnect(() => {
+      loadCameras();
+      loadEmployees();
+    }),
   ];
   // "Last seen 5s ago" ages without events.
   const tick = setInterval(renderPeople, 15000);
-  const health = setInterval(refreshHealth, HEALTH_REFRESH_MS);
   return () => {
     stops.forEach((s) => s());
     tiles.forEach((t) => t.stop());
     closeFull?.();
     clearInterval(tick);
-    clearInterval(health);
   };
 };

@@ -1,6 +1,6 @@
-import { gql } from "../api";
-import { h, attempt, fmtTime } from "../dom";
-import type { Me } from "../api";
+import { gql } from "../../api";
+import { h, attempt, fmtTime } from "../../dom";
+import type { Me } from "../../api";
 
 /** Webhook deliveries that used up their attempts (GraphQL webhookDeadLetters); admins can send one again. */
 export function deadLettersSection(user: Me): HTMLElement {
