@@ -5,9 +5,12 @@
 
 mod apply;
 pub mod changes;
+pub mod checksum;
+mod hot;
 mod pending;
 pub mod projector;
 pub mod queries;
+pub mod rebuild;
 pub mod replay;
 pub mod schema;
 mod users;

@@ -1,11 +1,39 @@
-//! The writes that dominate the log — the audit copy of every event and the "last seen" of every
-//! sighting — gathered over a batch and written with one statement each, instead of one round trip
-//! per event. Any other event flushes them first, so every rule still sees the rows in log order.
-
-use std::collections::HashMap;
+//! Applying a batch of events: the audit copy of every event (`event_log`) is gathered and written
+//! with one statement, runs of sightings/entries/exits go to `hot.rs`, and any other event is
+//! applied on its own by `apply.rs` after everything before it has been written, so every rule
+//! sees the rows in log order.
 
 use chrono::{DateTime, Utc};
+use facewatch_store::RecordedEvent;
 use sqlx::PgConnection;
+
+use crate::apply::{apply, log_row};
+use crate::hot::{apply_run, is_hot};
+use crate::Change;
+
+/// Applies `events` (in log order) to the read models of the connection's search path.
+pub(crate) async fn apply_batch(
+    db: &mut PgConnection,
+    events: &[RecordedEvent],
+    changes: &mut Vec<Change>,
+) -> Result<(), sqlx::Error> {
+    let mut pending = PendingWrites::default();
+    let mut rest = events;
+    while let Some(first) = rest.first() {
+        let run = rest.iter().take_while(|e| is_hot(e)).count();
+        if run > 0 {
+            rest[..run].iter().for_each(|e| pending.log(log_row(e)));
+            apply_run(db, &rest[..run], changes).await?;
+            rest = &rest[run..];
+        } else {
+            pending.log(log_row(first));
+            pending.flush(db).await?;
+            apply(db, first, changes).await?;
+            rest = &rest[1..];
+        }
+    }
+    pending.flush(db).await
+}
 
 /// One row of `event_log`.
 pub(crate) struct LogRow {
@@ -22,17 +50,9 @@ pub(crate) struct LogRow {
     pub correlation_id: Option<String>,
 }
 
-/// The newest sighting of one employee in the batch.
-pub(crate) struct Sighting {
-    pub at: DateTime<Utc>,
-    pub camera_id: String,
-    pub snapshot_ref: Option<String>,
-}
-
 #[derive(Default)]
 pub(crate) struct PendingWrites {
     log: Vec<LogRow>,
-    sightings: HashMap<String, Sighting>,
 }
 
 impl PendingWrites {
@@ -40,47 +60,8 @@ impl PendingWrites {
         self.log.push(row);
     }
 
-    /// Applied one at a time, sightings keep the latest `last_seen` (a later event wins a tie), so
-    /// only the newest of each employee needs writing.
-    pub fn sighting(&mut self, employee_id: &str, sighting: Sighting) {
-        match self.sightings.get_mut(employee_id) {
-            Some(kept) if kept.at > sighting.at => {}
-            Some(kept) => *kept = sighting,
-            None => {
-                self.sightings.insert(employee_id.to_string(), sighting);
-            }
-        }
-    }
-
     /// Writes what is pending; the batch's later events may read it.
     pub async fn flush(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if !self.sightings.is_empty() {
-            let mut ids = Vec::with_capacity(self.sightings.len());
-            let mut ats = Vec::with_capacity(self.sightings.len());
-            let mut cameras = Vec::with_capacity(self.sightings.len());
-            let mut snapshots = Vec::with_capacity(self.sightings.len());
-            for (id, s) in self.sightings.drain() {
-                ids.push(id);
-                ats.push(s.at);
-                cameras.push(s.camera_id);
-                snapshots.push(s.snapshot_ref);
-            }
-            sqlx::query(
-                "INSERT INTO presence
-                 SELECT e, false, NULL, a, c, s
-                 FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS t(e, a, c, s)
-                 ON CONFLICT (employee_id) DO UPDATE
-                 SET last_seen = excluded.last_seen, camera_id = excluded.camera_id,
-                     snapshot_ref = excluded.snapshot_ref
-                 WHERE presence.last_seen <= excluded.last_seen",
-            )
-            .bind(ids)
-            .bind(ats)
-            .bind(cameras)
-            .bind(snapshots)
-            .execute(&mut *db)
-            .await?;
-        }
         if !self.log.is_empty() {
             let columns = LogColumns::from(std::mem::take(&mut self.log));
             sqlx::query(

@@ -10,9 +10,9 @@ use facewatch_store::{follow_log, read_range, FeedError, FollowOptions, LogFollo
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
-use crate::pending::PendingWrites;
+use crate::pending::apply_batch;
 use crate::schema::use_schema;
-use crate::{apply, Change};
+use crate::Change;
 
 const BATCH: i64 = 500;
 /// How often [`Projector::wait_until_applied`] looks at the checkpoint.
@@ -86,11 +86,7 @@ impl Projector {
                 return Ok(last);
             };
             let mut changes = Vec::new();
-            let mut pending = PendingWrites::default();
-            for event in &events {
-                apply::apply(&mut tx, event, &mut pending, &mut changes).await?;
-            }
-            pending.flush(&mut tx).await?;
+            apply_batch(&mut tx, &events, &mut changes).await?;
             sqlx::query("UPDATE checkpoint SET last_seq = $1")
                 .bind(newest)
                 .execute(&mut *tx)
