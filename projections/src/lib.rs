@@ -13,6 +13,7 @@ pub mod queries;
 pub mod rebuild;
 pub mod replay;
 pub mod schema;
+pub mod synthetic;
 mod users;
 pub mod visitors;
 
