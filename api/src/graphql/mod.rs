@@ -1,6 +1,7 @@
 //! The GraphQL schema: reads come from the read models, writes are domain commands, and live
 //! updates are the projector's change feed.
 
+mod audit;
 mod caller;
 mod errors;
 mod mutation;
@@ -15,9 +16,14 @@ use async_graphql::{MergedObject, Schema};
 
 use crate::AppState;
 
-/// The read models plus the webhook dead letters and unknown visitors.
+/// The read models plus the webhook dead letters, unknown visitors and audit status.
 #[derive(MergedObject)]
-pub struct Query(query::Query, webhooks::WebhookQuery, visitors::VisitorQuery);
+pub struct Query(
+    query::Query,
+    webhooks::WebhookQuery,
+    visitors::VisitorQuery,
+    audit::AuditQuery,
+);
 
 /// The domain's mutations plus user management, webhook retries and unknown visitors.
 #[derive(MergedObject)]
@@ -31,7 +37,12 @@ pub struct Mutation(
 pub type FacewatchSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub fn build_schema(state: AppState) -> FacewatchSchema {
-    let query = Query(query::Query, webhooks::WebhookQuery, visitors::VisitorQuery);
+    let query = Query(
+        query::Query,
+        webhooks::WebhookQuery,
+        visitors::VisitorQuery,
+        audit::AuditQuery,
+    );
     let mutation = Mutation(
         mutation::Mutation,
         users::UserMutation,

@@ -2,6 +2,7 @@ import { gql } from "../api";
 import { h, attempt, field, formValues, fmtTime } from "../dom";
 import type { Page } from "../main";
 import { deadLettersSection } from "./deadletters";
+import { auditStatusSection } from "./audit-status";
 
 export const auditPage: Page = (root, user) => {
   const table = h("div.overflow-auto", { id: "events-table" });
@@ -37,6 +38,7 @@ export const auditPage: Page = (root, user) => {
     h("section.card.space-y-3", h("h2.h2", "Replay and verify"),
       h("p.text-sm.text-slate-500", "Rebuilds every read model from the event log in a scratch schema and compares it with the live one."),
       user.role === "ADMIN" ? h("button.btn", { id: "replay", onclick: replay }, "Replay and verify") : h("p.text-sm", "Admins only."), verdict),
+    auditStatusSection(),
     h("section.card.space-y-3", h("h2.h2", "Event log"), form, table),
     deadLettersSection(user)));
   attempt(load);
