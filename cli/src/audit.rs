@@ -20,11 +20,9 @@ fn bar(total: u64, show: bool) -> ProgressBar {
         },
     );
     bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:8} [{bar:40}] {pos}/{len} events  {per_sec}  ETA {eta}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len} events  {per_sec}  ETA {eta}")
+            .expect("a valid template")
+            .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(250));
     bar

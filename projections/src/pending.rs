@@ -8,7 +8,7 @@ use facewatch_store::RecordedEvent;
 use sqlx::PgConnection;
 
 use crate::apply::{apply, log_row};
-use crate::hot::{apply_run, is_hot};
+use crate::hot::{apply_run, is_hot, stored};
 use crate::Change;
 
 /// Applies `events` (in log order) to the read models of the connection's search path.
@@ -60,66 +60,68 @@ impl PendingWrites {
         self.log.push(row);
     }
 
-    /// Writes what is pending; the batch's later events may read it.
+    /// Writes what is pending with one `COPY` (several times faster than `INSERT … unnest` for
+    /// the thousands of rows of a replay batch); the batch's later events may read it.
     pub async fn flush(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if !self.log.is_empty() {
-            let columns = LogColumns::from(std::mem::take(&mut self.log));
-            sqlx::query(
-                "INSERT INTO event_log
-                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[],
-                                      $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[],
-                                      $10::text[], $11::text[])",
-            )
-            .bind(columns.seq)
-            .bind(columns.at)
-            .bind(columns.recorded_at)
-            .bind(columns.aggregate_type)
-            .bind(columns.aggregate_id)
-            .bind(columns.event_type)
-            .bind(columns.employee_id)
-            .bind(columns.camera_id)
-            .bind(columns.payload)
-            .bind(columns.actor)
-            .bind(columns.correlation_id)
-            .execute(&mut *db)
-            .await?;
+        if self.log.is_empty() {
+            return Ok(());
         }
+        let mut data = String::with_capacity(self.log.len() * 400);
+        for row in self.log.drain(..) {
+            row.write_copy_line(&mut data);
+        }
+        let mut copy = db.copy_in_raw("COPY event_log FROM STDIN").await?;
+        copy.send(data.into_bytes()).await?;
+        copy.finish().await?;
         Ok(())
     }
 }
 
-/// `event_log` rows as one array per column, for `unnest`.
-#[derive(Default)]
-struct LogColumns {
-    seq: Vec<i64>,
-    at: Vec<DateTime<Utc>>,
-    recorded_at: Vec<DateTime<Utc>>,
-    aggregate_type: Vec<String>,
-    aggregate_id: Vec<String>,
-    event_type: Vec<String>,
-    employee_id: Vec<Option<String>>,
-    camera_id: Vec<Option<String>>,
-    payload: Vec<serde_json::Value>,
-    actor: Vec<Option<String>>,
-    correlation_id: Vec<Option<String>>,
+impl LogRow {
+    /// The row in `COPY` text format: tab-separated, `\N` for NULL, times as stored (microseconds,
+    /// truncated like bound parameters are).
+    fn write_copy_line(self, out: &mut String) {
+        use std::fmt::Write;
+        let time = |out: &mut String, at: DateTime<Utc>| {
+            let _ = write!(out, "{}\t", stored(at).format("%Y-%m-%d %H:%M:%S%.6f+00"));
+        };
+        let _ = write!(out, "{}\t", self.seq);
+        time(out, self.at);
+        time(out, self.recorded_at);
+        for text in [
+            Some(self.aggregate_type.as_str()),
+            Some(self.aggregate_id.as_str()),
+            Some(self.event_type.as_str()),
+            self.employee_id.as_deref(),
+            self.camera_id.as_deref(),
+            Some(self.payload.to_string().as_str()),
+            self.actor.as_deref(),
+        ] {
+            copy_text(out, text);
+            out.push('\t');
+        }
+        copy_text(out, self.correlation_id.as_deref());
+        out.push('\n');
+    }
 }
 
-impl From<Vec<LogRow>> for LogColumns {
-    fn from(rows: Vec<LogRow>) -> Self {
-        let mut c = LogColumns::default();
-        for r in rows {
-            c.seq.push(r.seq);
-            c.at.push(r.at);
-            c.recorded_at.push(r.recorded_at);
-            c.aggregate_type.push(r.aggregate_type);
-            c.aggregate_id.push(r.aggregate_id);
-            c.event_type.push(r.event_type);
-            c.employee_id.push(r.employee_id);
-            c.camera_id.push(r.camera_id);
-            c.payload.push(r.payload);
-            c.actor.push(r.actor);
-            c.correlation_id.push(r.correlation_id);
+/// One `COPY` text field.
+fn copy_text(out: &mut String, text: Option<&str>) {
+    let Some(text) = text else {
+        out.push_str("\\N");
+        return;
+    };
+    if !text.contains(['\\', '\n', '\r', '\t']) {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
         }
-        c
     }
 }

@@ -36,8 +36,8 @@ impl Default for SiteShape {
     }
 }
 
-/// Appends about `events` events (a few more: the last day is finished) to the log of `pool`;
-/// returns how many were appended.
+/// Appends `events` events to the log of `pool` (the last day is cut short); returns how many
+/// were appended.
 pub async fn generate_log(
     pool: &PgPool,
     shape: SiteShape,
@@ -89,11 +89,12 @@ pub async fn generate_log(
         .await?;
     }
     let mut day = 0;
-    while log.appended + log.pending.len() < events {
+    while log.count() < events {
         generate_day(
             &mut log,
             &mut rng,
             shape,
+            events,
             start.date_naive() + Duration::days(day),
             day,
         )
@@ -109,6 +110,7 @@ async fn generate_day(
     log: &mut Appender,
     rng: &mut Rng,
     shape: SiteShape,
+    limit: usize,
     date: NaiveDate,
     day: i64,
 ) -> Result<(), sqlx::Error> {
@@ -247,6 +249,9 @@ async fn generate_day(
     }
     todays.sort_by_key(|(t, _, _)| *t);
     for (_, id, event) in todays {
+        if log.count() == limit {
+            break;
+        }
         log.push(&id, event).await?;
     }
     Ok(())
@@ -331,6 +336,11 @@ impl Appender {
             pending: Vec::with_capacity(APPEND_BATCH),
             appended: 0,
         }
+    }
+
+    /// Events appended or about to be.
+    fn count(&self) -> usize {
+        self.appended + self.pending.len()
     }
 
     async fn push(&mut self, id: &str, event: AnyEvent) -> Result<(), sqlx::Error> {

@@ -86,7 +86,7 @@ impl EventFeed {
 macro_rules! select_events {
     () => {
         "SELECT global_seq, aggregate_type, aggregate_id, event_type, recorded_at, \
-         payload::jsonb AS payload, metadata::jsonb AS metadata FROM events "
+         payload::text AS payload, metadata::text AS metadata FROM events "
     };
 }
 
@@ -128,27 +128,28 @@ pub fn stream_range(
     .boxed()
 }
 
+/// Who caused an event; older events may lack either.
+#[derive(Default, serde::Deserialize)]
+struct Metadata {
+    actor: Option<String>,
+    correlation_id: Option<String>,
+}
+
 fn decode(row: PgRow) -> Result<RecordedEvent, FeedError> {
-    let seq: i64 = row.get("global_seq");
-    let aggregate_type: String = row.get("aggregate_type");
-    let payload: serde_json::Value = row.get("payload");
-    let metadata: serde_json::Value = row.get("metadata");
+    let seq: i64 = row.try_get("global_seq")?;
+    let aggregate_type: String = row.try_get("aggregate_type")?;
+    let payload: &str = row.try_get("payload")?;
+    let metadata: Metadata = serde_json::from_str(row.try_get("metadata")?).unwrap_or_default();
     let event = AnyEvent::decode(&aggregate_type, payload)
         .map_err(|source| FeedError::Decode { seq, source })?;
     Ok(RecordedEvent {
         seq,
         aggregate_type,
-        aggregate_id: row.get("aggregate_id"),
-        event_type: row.get("event_type"),
-        recorded_at: row.get("recorded_at"),
-        actor: metadata
-            .get("actor")
-            .and_then(|a| a.as_str())
-            .map(str::to_string),
-        correlation_id: metadata
-            .get("correlation_id")
-            .and_then(|a| a.as_str())
-            .map(str::to_string),
+        aggregate_id: row.try_get("aggregate_id")?,
+        event_type: row.try_get("event_type")?,
+        recorded_at: row.try_get("recorded_at")?,
+        actor: metadata.actor,
+        correlation_id: metadata.correlation_id,
         event,
     })
 }

@@ -22,6 +22,7 @@ struct Row {
     replay_per_sec: f64,
     replay_secs: f64,
     peak_rss_mib: f64,
+    client_cpu_secs: f64,
     rss_before_mib: f64,
     compare_only_secs: f64,
     verify_per_sec: f64,
@@ -44,17 +45,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!();
     println!(
-        "| events | generate ev/s | live projector ev/s | replay audit ev/s | replay audit s | peak RSS MiB (before) | audit, nothing new, s | verify ev/s |"
+        "| events | generate ev/s | live projector ev/s | replay audit ev/s | replay audit s | its client CPU s | peak RSS MiB (before) | audit, nothing new, s | verify ev/s |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {:.0} | {:.0} | **{:.0}** | {:.1} | {:.0} ({:.0}) | {:.1} | {:.0} |",
+            "| {} | {:.0} | {:.0} | **{:.0}** | {:.1} | {:.1} | {:.0} ({:.0}) | {:.1} | {:.0} |",
             r.events,
             r.generate_per_sec,
             r.live_per_sec,
             r.replay_per_sec,
             r.replay_secs,
+            r.client_cpu_secs,
             r.peak_rss_mib,
             r.rss_before_mib,
             r.compare_only_secs,
@@ -81,9 +83,15 @@ async fn measure(size: usize) -> Result<Row, Box<dyn std::error::Error>> {
     eprintln!("{events} events: full replay audit…");
     let rss_before_mib = rss_mib("VmRSS");
     reset_peak_rss();
+    let cpu_before = cpu_secs();
     let report = replay::audit(pool, READ_SCHEMA, AuditMode::Full, &|_| {}).await?;
     let peak_rss_mib = rss_mib("VmHWM");
-    assert!(report.all_match(), "the replay differs: {:#?}", report.tables);
+    let client_cpu_secs = cpu_secs() - cpu_before;
+    assert!(
+        report.all_match(),
+        "the replay differs: {:#?}",
+        report.tables
+    );
     eprintln!("{events} events: incremental audit, nothing new…");
     let started = Instant::now();
     let nothing_new = replay::audit(pool, READ_SCHEMA, AuditMode::FromSnapshot, &|_| {}).await?;
@@ -99,6 +107,7 @@ async fn measure(size: usize) -> Result<Row, Box<dyn std::error::Error>> {
         replay_per_sec: report.events_per_sec(),
         replay_secs: report.seconds,
         peak_rss_mib,
+        client_cpu_secs,
         rss_before_mib,
         compare_only_secs,
         verify_per_sec: chain.events_per_sec(),
@@ -115,6 +124,21 @@ fn rss_mib(field: &str) -> f64 {
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// User + system CPU seconds this process has used (Linux, 100 ticks per second).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are 14th and 15th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Starts a new peak-RSS measurement (Linux: `5` in clear_refs resets VmHWM).
