@@ -111,6 +111,7 @@ pub async fn verify(
 
 /// A replay audit of `live` that is recorded (`replay_audits`) and, when it matches, kept as the
 /// starting point of the next incremental one.
+#[tracing::instrument(skip(pool, progress))]
 pub async fn audit(
     pool: &PgPool,
     live: &str,

@@ -189,6 +189,7 @@ pub async fn chain_head(pool: &PgPool) -> Result<Option<Link>, ChainError> {
 /// Walks the whole chain in log order, recomputing every hash; stops at the first problem.
 /// `expected`, a head held outside the database, must be found on the chain. `progress` is called
 /// with the position reached every few thousand events.
+#[tracing::instrument(skip_all)]
 pub async fn verify_chain(
     pool: &PgPool,
     expected: Option<Link>,
