@@ -6,6 +6,7 @@ pub mod captures_job;
 mod graphql;
 mod guard;
 mod params;
+mod parsed_queries;
 mod policy;
 mod rest;
 mod state;
@@ -21,10 +22,11 @@ pub use state::{
 };
 
 use std::path::Path;
+use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -56,7 +58,10 @@ pub fn router_with_frontend(state: AppState, frontend_dir: &Path) -> Router {
     let graphql = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(ws::graphql_ws))
-        .with_state(schema);
+        .with_state(GraphqlState {
+            schema,
+            parsed: Arc::default(),
+        });
     let uploads = rest::upload_routes()
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(policy.max_upload_bytes));
@@ -84,6 +89,19 @@ pub fn router_with_frontend(state: AppState, frontend_dir: &Path) -> Router {
         .layer(frames)
         .layer(sniff)
         .layer(referrer)
+}
+
+/// What the GraphQL routes share: the schema and the documents parsed so far.
+#[derive(Clone)]
+struct GraphqlState {
+    schema: FacewatchSchema,
+    parsed: Arc<parsed_queries::ParsedQueries>,
+}
+
+impl FromRef<GraphqlState> for FacewatchSchema {
+    fn from_ref(state: &GraphqlState) -> Self {
+        state.schema.clone()
+    }
 }
 
 /// What a mutation needs from the HTTP request besides the session: the correlation id of the
@@ -126,7 +144,7 @@ impl RequestMeta {
 /// A VIEWER's request is bounded by `max_body_bytes`, an ADMIN's by `max_graphql_bytes` (a
 /// photo in base64): only admins run mutations.
 async fn graphql(
-    State(schema): State<FacewatchSchema>,
+    State(GraphqlState { schema, parsed }): State<GraphqlState>,
     Extension(session): Extension<auth::Session>,
     request: Request,
 ) -> Response {
@@ -156,7 +174,8 @@ async fn graphql(
         Ok(request) => request,
         Err(rejection) => return rejection.into_response(),
     };
-    let request = request.into_inner().data(session).data(meta);
+    let mut request = request.into_inner().data(session).data(meta);
+    parsed.prepare(&mut request);
     GraphQLResponse::from(schema.execute(request).await).into_response()
 }
 

@@ -1,9 +1,11 @@
 //! The camera supervisor: frame → detection → track → recognition happens in
 //! `facewatch-inference`; here a recognition becomes a sighting through the application layer (with
 //! its snapshot saved first, as actor `camera:ID`), the face gallery follows the enrolled templates,
-//! and the set of running pipelines follows the enabled cameras in the read model.
+//! and the set of running pipelines follows the enabled cameras in the read model — all of them
+//! ([`supervise`]), or those this process holds leases for when several processes share the
+//! cameras ([`supervise_leased`], see [`leases`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -17,11 +19,17 @@ use facewatch_projections::{queries, Change};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, Notify};
 
+pub mod balance;
+pub mod decoder;
 mod forward;
+pub mod leases;
 pub mod live;
 pub mod overlay;
+pub mod shared;
 
+pub use leases::LeaseSettings;
 pub use live::{LiveFrame, LiveHub, LiveSubscription};
+pub use shared::{SharedCameras, SharedFrame, SharedHealth};
 
 /// Identifies the embedding model in `FaceTemplateAdded` events: templates from another model
 /// cannot be compared with this one's.
@@ -130,10 +138,32 @@ struct Running {
     forwarder: tokio::task::JoinHandle<()>,
 }
 
-/// Runs the cameras until `shutdown` resolves.
+/// Runs every enabled camera until `shutdown` resolves (one process runs them all).
 pub async fn supervise(
     vision: Arc<Vision>,
     app: App,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    supervise_with(vision, app, None, shutdown).await
+}
+
+/// Runs the enabled cameras this process holds leases for, shared with the other processes
+/// doing the same against the same database, until `shutdown` resolves; reports their health and
+/// newest frames to PostgreSQL for every API instance ([`shared`]).
+pub async fn supervise_leased(
+    vision: Arc<Vision>,
+    app: App,
+    settings: LeaseSettings,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let leases = leases::Leases::new(app.pool().clone(), settings);
+    supervise_with(vision, app, Some(leases), shutdown).await
+}
+
+async fn supervise_with(
+    vision: Arc<Vision>,
+    app: App,
+    mut leases: Option<leases::Leases>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -141,41 +171,132 @@ pub async fn supervise(
     let mut running: HashMap<String, Running> = HashMap::new();
     let mut frames = tokio::time::interval(Duration::from_secs(1));
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut heartbeats = tokio::time::interval(
+        leases
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |l| l.settings().heartbeat()),
+    );
+    heartbeats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The cameras this process may run; `None`: all of them.
+    let mut assigned: Option<BTreeSet<String>> = leases.as_ref().map(|_| BTreeSet::new());
     vision.reload_gallery(app.pool()).await;
-    reconcile(&vision, &app, &mut running).await;
+    reconcile(&vision, &app, &mut running, assigned.as_ref()).await;
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             _ = vision.restart.notified() => {
                 tracing::info!("restarting camera pipelines");
                 stop_all(&vision, &mut running);
-                reconcile(&vision, &app, &mut running).await;
+                reconcile(&vision, &app, &mut running, assigned.as_ref()).await;
             }
             change = changes.recv() => match change {
                 Ok(Change::Employee { .. }) => vision.reload_gallery(app.pool()).await,
-                Ok(Change::Camera { .. }) => reconcile(&vision, &app, &mut running).await,
+                Ok(Change::Camera { .. }) => match leases.as_mut() {
+                    Some(leases) => {
+                        heartbeat(&vision, &app, leases, &mut running, &mut assigned).await
+                    }
+                    None => reconcile(&vision, &app, &mut running, None).await,
+                },
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     vision.reload_gallery(app.pool()).await;
-                    reconcile(&vision, &app, &mut running).await;
+                    reconcile(&vision, &app, &mut running, assigned.as_ref()).await;
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
-            _ = frames.tick() => publish_latest_frames(&vision, &running),
+            _ = heartbeats.tick(), if leases.is_some() => {
+                if let Some(leases) = leases.as_mut() {
+                    heartbeat(&vision, &app, leases, &mut running, &mut assigned).await;
+                }
+            }
+            _ = frames.tick() => {
+                let published = publish_latest_frames(&vision, &running);
+                if let Some(leases) = &leases {
+                    let (pool, worker) = (app.pool().clone(), leases.settings().worker_id.clone());
+                    tokio::spawn(async move {
+                        for (camera, frame) in published {
+                            if let Err(e) = shared::save_frame(&pool, &worker, &camera, &frame).await {
+                                tracing::warn!(camera, "cannot share the latest frame: {e}");
+                            }
+                        }
+                    });
+                }
+            }
         }
     }
     stop_all(&vision, &mut running);
+    if let Some(leases) = leases.as_mut() {
+        if let Err(e) = leases.leave().await {
+            tracing::warn!("cannot give back the camera leases (they will expire): {e}");
+        }
+    }
 }
 
-/// Makes the running pipelines match the enabled cameras (and their stream URLs).
-async fn reconcile(vision: &Arc<Vision>, app: &App, running: &mut HashMap<String, Running>) {
+/// One lease heartbeat: renew, rebalance, start and stop pipelines to match, give back what was
+/// stopped, and report the running cameras' health.
+async fn heartbeat(
+    vision: &Arc<Vision>,
+    app: &App,
+    leases: &mut leases::Leases,
+    running: &mut HashMap<String, Running>,
+    assigned: &mut Option<BTreeSet<String>>,
+) {
+    let enabled: BTreeSet<String> = match queries::cameras(app.pool()).await {
+        Ok(cameras) => cameras
+            .into_iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.id)
+            .collect(),
+        Err(e) => {
+            tracing::error!("cannot list cameras: {e}");
+            // Keep running what is held; renew below with the cameras known to run.
+            running.keys().cloned().collect()
+        }
+    };
+    match leases.heartbeat(&enabled).await {
+        Ok(plan) => {
+            *assigned = Some(plan.run);
+            reconcile(vision, app, running, assigned.as_ref()).await;
+            // Stopped above, so the next holder never overlaps with this one.
+            if let Err(e) = leases.release(&plan.release).await {
+                tracing::warn!("cannot give back camera leases (they will expire): {e}");
+            }
+        }
+        Err(e) => {
+            tracing::error!("cannot renew the camera leases: {e}");
+            if leases.lapsed() && !running.is_empty() {
+                tracing::error!("camera leases lapsed: stopping this worker's cameras");
+                *assigned = Some(BTreeSet::new());
+                stop_all(vision, running);
+            }
+            return;
+        }
+    }
+    let reports: Vec<(String, SharedHealth)> = running
+        .keys()
+        .filter_map(|id| Some((id.clone(), SharedHealth::from(&vision.health(id)?))))
+        .collect();
+    let worker = &leases.settings().worker_id;
+    if let Err(e) = shared::save_health(app.pool(), worker, &reports).await {
+        tracing::warn!("cannot share the cameras' health: {e}");
+    }
+}
+
+/// Makes the running pipelines match the enabled cameras (and their stream URLs), or those of
+/// them in `only`.
+async fn reconcile(
+    vision: &Arc<Vision>,
+    app: &App,
+    running: &mut HashMap<String, Running>,
+    only: Option<&BTreeSet<String>>,
+) {
     let cameras = match queries::cameras(app.pool()).await {
         Ok(cameras) => cameras,
         Err(e) => return tracing::error!("cannot list cameras: {e}"),
     };
     let wanted: HashMap<String, String> = cameras
         .into_iter()
-        .filter(|c| c.enabled)
+        .filter(|c| c.enabled && only.is_none_or(|only| only.contains(&c.id)))
         .map(|c| (c.id, c.stream_url))
         .collect();
     let stale: Vec<String> = running
@@ -249,8 +370,13 @@ fn stop_all(vision: &Vision, running: &mut HashMap<String, Running>) {
 }
 
 /// Writes each camera's newest annotated frame to `captures/{camera}/latest.jpg` for the bot and
-/// `GET /api/cameras/{id}/latest.jpg` (the dashboard watches the live stream instead).
-fn publish_latest_frames(vision: &Vision, running: &HashMap<String, Running>) {
+/// `GET /api/cameras/{id}/latest.jpg` (the dashboard watches the live stream instead); returns
+/// them for the other processes ([`shared`]).
+fn publish_latest_frames(
+    vision: &Vision,
+    running: &HashMap<String, Running>,
+) -> Vec<(String, SharedFrame)> {
+    let mut published = Vec::new();
     for (id, r) in running {
         if let Some(frame) = r.pipeline.frames().latest() {
             let image = {
@@ -262,6 +388,13 @@ fn publish_latest_frames(vision: &Vision, running: &HashMap<String, Running>) {
             if let Err(e) = vision.snapshots.save_latest(id, &jpeg) {
                 tracing::warn!(camera = id, "cannot save latest frame: {e}");
             }
+            let frame = SharedFrame {
+                jpeg,
+                captured_at: frame.captured_at,
+                analysed_at: frame.analysed_at,
+            };
+            published.push((id.clone(), frame));
         }
     }
+    published
 }

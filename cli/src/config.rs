@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use facewatch_api::{HttpPolicy, LoginPolicy};
+use facewatch_cameras::decoder::DecoderChoice;
+use facewatch_cameras::LeaseSettings;
 use facewatch_domain::camera::StreamScheme;
 use facewatch_inference::InferenceConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -65,6 +67,26 @@ pub struct CameraSettings {
     /// Camera URL schemes the API accepts. `file` and `http(s)` let whoever adds a camera make
     /// the server read its own files and internal web servers: only for demos and tests.
     pub allowed_url_schemes: Vec<StreamScheme>,
+    /// The most cameras this process runs (`serve` or `worker`); the cameras are shared through
+    /// leases by every process that runs cameras against the same database. 0: none (a `serve`
+    /// behind a load balancer that only loads the face models, for photo enrolment).
+    pub max_cameras: u32,
+    /// Seconds a camera lease lasts without renewal (renewed five times per lease): a dead
+    /// worker's cameras run elsewhere within this plus a fifth of it.
+    pub lease_sec: u32,
+    /// Video decoding: software (default), auto (NVDEC where installed) or nvdec.
+    pub decoder: DecoderChoice,
+}
+
+impl CameraSettings {
+    /// This process's part in running the cameras (a fresh worker id per process).
+    pub fn leases(&self) -> LeaseSettings {
+        LeaseSettings {
+            worker_id: LeaseSettings::new_worker_id(),
+            max_cameras: self.max_cameras as usize,
+            lease: Duration::from_secs(self.lease_sec.into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,6 +186,9 @@ impl Default for Settings {
                 enabled: true,
                 ai_params_file: PathBuf::from("config/ai.toml"),
                 allowed_url_schemes: facewatch_app::DEFAULT_STREAM_SCHEMES.to_vec(),
+                max_cameras: 64,
+                lease_sec: 10,
+                decoder: DecoderChoice::Software,
             },
             bot: facewatch_bot::BotSettings::default(),
             mqtt: None,
@@ -236,6 +261,12 @@ impl Settings {
         }
         if self.read_wait_sec == 0 {
             bail!("read_wait_sec must be at least 1");
+        }
+        if self.cameras.lease_sec == 0 || self.cameras.lease_sec > 3600 {
+            bail!("cameras.lease_sec must be between 1 and 3600");
+        }
+        if self.cameras.max_cameras > 10_000 {
+            bail!("cameras.max_cameras must be at most 10000");
         }
         if self.presence.absence_check_interval_sec == 0 {
             bail!("presence.absence_check_interval_sec must be at least 1");
@@ -378,10 +409,20 @@ mod tests {
         bad.server.max_upload_bytes = 1024;
         assert!(bad.validate().is_err());
         let schemes: Result<CameraSettings, _> = Figment::from(Toml::string(
-            "enabled = true\nai_params_file = \"x\"\nallowed_url_schemes = [\"ftp\"]",
+            "enabled = true\nai_params_file = \"x\"\nallowed_url_schemes = [\"ftp\"]\n\
+             max_cameras = 1\nlease_sec = 10\ndecoder = \"software\"",
         ))
         .extract();
         assert!(schemes.is_err(), "unknown scheme accepted");
+        let mut bad = Settings::default();
+        bad.cameras.lease_sec = 0;
+        assert!(bad.validate().is_err(), "a lease that never lasts");
+        let decoder: Result<CameraSettings, _> = Figment::from(Toml::string(
+            "enabled = true\nai_params_file = \"x\"\nallowed_url_schemes = []\n\
+             max_cameras = 1\nlease_sec = 10\ndecoder = \"cuda\"",
+        ))
+        .extract();
+        assert!(decoder.is_err(), "unknown decoder accepted");
     }
 
     #[test]

@@ -4,30 +4,23 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use facewatch_app::App;
-use facewatch_cameras::Vision;
-use facewatch_inference::StreamState;
-use facewatch_mqtt::{CameraLiveness, NoCameras};
+use facewatch_mqtt::CameraLiveness;
+use facewatch_store::{lead, LeaderOptions};
 use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 
-/// Whether a camera pipeline of this process delivers frames.
-struct Liveness(Arc<Vision>);
-
-impl CameraLiveness for Liveness {
-    fn online(&self, camera_id: &str) -> bool {
-        self.0
-            .health(camera_id)
-            .is_some_and(|h| h.state == StreamState::Online)
-    }
-}
+/// How often a standby publisher tries to take over.
+const STANDBY_CHECK: Duration = Duration::from_secs(2);
 
 /// Starts the configured integrations; each ends when `until_stopped()` resolves.
 pub fn spawn<F>(
     settings: &Settings,
     app: &App,
-    vision: Option<&Arc<Vision>>,
+    cameras: Arc<dyn CameraLiveness>,
     until_stopped: impl Fn() -> F,
 ) -> Vec<JoinHandle<()>>
 where
@@ -35,26 +28,51 @@ where
 {
     let mut tasks = Vec::new();
     if let Some(mqtt) = settings.mqtt.clone() {
-        let cameras: Arc<dyn CameraLiveness> = match vision {
-            Some(vision) => Arc::new(Liveness(vision.clone())),
-            None => Arc::new(NoCameras),
-        };
-        let run = facewatch_mqtt::run_mqtt(app.clone(), mqtt, cameras, until_stopped());
+        let app = app.clone();
+        let stop = until_stopped();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = run.await {
-                tracing::error!("MQTT disabled: {e}");
-            }
+            let pool = app.pool().clone();
+            let job = |leader: facewatch_store::LeaderStop| {
+                let run = facewatch_mqtt::run_mqtt(
+                    app.clone(),
+                    mqtt.clone(),
+                    cameras.clone(),
+                    leader.wait(),
+                );
+                async move {
+                    if let Err(e) = run.await {
+                        tracing::error!("MQTT disabled: {e}");
+                    }
+                }
+            };
+            lead(&pool, options("mqtt"), job, stop).await;
         }));
     }
     if let Some(webhooks) = settings.webhooks.clone() {
         if !webhooks.endpoints.is_empty() {
-            let run = facewatch_mqtt::run_webhooks(app.clone(), webhooks, until_stopped());
+            let app = app.clone();
+            let stop = until_stopped();
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = run.await {
-                    tracing::error!("webhooks disabled: {e}");
-                }
+                let pool = app.pool().clone();
+                let job = |leader: facewatch_store::LeaderStop| {
+                    let run =
+                        facewatch_mqtt::run_webhooks(app.clone(), webhooks.clone(), leader.wait());
+                    async move {
+                        if let Err(e) = run.await {
+                            tracing::error!("webhooks disabled: {e}");
+                        }
+                    }
+                };
+                lead(&pool, options("webhooks"), job, stop).await;
             }));
         }
     }
     tasks
+}
+
+fn options(name: &str) -> LeaderOptions {
+    LeaderOptions {
+        name: name.into(),
+        check: STANDBY_CHECK,
+    }
 }

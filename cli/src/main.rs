@@ -7,6 +7,7 @@ mod import;
 mod integrations;
 mod logging;
 mod wiring;
+mod worker;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +49,9 @@ enum Command {
     Migrate,
     /// Run the API, the projections, the presence watcher and the cameras.
     Serve,
+    /// Run camera pipelines only, sharing the cameras with the other workers (and `serve`) of the
+    /// same database through leases (README "Deployment").
+    Worker,
     /// Serve with a demo camera playing a bundled video of enrolled people (see README).
     Demo {
         /// Folder with the demo face photos (filled by scripts/setup-inference.sh).
@@ -196,9 +200,11 @@ async fn main() -> anyhow::Result<()> {
             println!("{} camera(s) added", added?.len());
         }
         Command::Serve => {
+            select_decoder(&settings)?;
             let vision = load_vision(&settings);
             serve(settings, pool, vision, None, None).await?
         }
+        Command::Worker => worker::run(settings, pool).await?,
         Command::Demo {
             photos,
             run_for,
@@ -220,6 +226,7 @@ async fn main() -> anyhow::Result<()> {
                 .min(settings.presence.present_timeout_sec / 2);
             settings.presence.check_sighting_interval(&ai)?;
             let video = demo::ensure_video(&ai, &photos, &settings.data_dir)?;
+            select_decoder(&settings)?;
             let vision = Vision::load(ai, settings.data_dir.clone())?;
             println!("demo: camera {} plays {}", demo::CAMERA_ID, video.display());
             let frames_seen = Arc::new(AtomicBool::new(false));
@@ -241,6 +248,14 @@ async fn main() -> anyhow::Result<()> {
                 demo::verify_run(&pool, frames_seen.load(Ordering::SeqCst), started).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Ranks the video decoders as `cameras.decoder` says, before any pipeline starts.
+fn select_decoder(settings: &Settings) -> anyhow::Result<()> {
+    if settings.cameras.enabled {
+        facewatch_cameras::decoder::select(settings.cameras.decoder)?;
     }
     Ok(())
 }
@@ -368,14 +383,21 @@ async fn serve(
         .with_params_validator(wiring::params_validator(settings.presence.clone()))
         .with_hooks(Arc::new(hooks))
         .with_policy(settings.server.policy());
-    if let Some(vision) = &vision {
-        state = state.with_camera_monitor(Arc::new(wiring::Cameras(vision.clone())));
-    }
+    // Cameras run here or in other processes (workers): both reach the API.
+    let lease = settings.cameras.leases();
+    let shared =
+        facewatch_cameras::SharedCameras::new(app.pool().clone(), lease.lease + lease.heartbeat());
+    let cameras = Arc::new(wiring::ClusterCameras {
+        local: vision.clone(),
+        shared: shared.clone(),
+    });
+    state = state.with_camera_monitor(cameras.clone());
     let policy = AbsencePolicy {
         present_timeout_sec: settings.presence.present_timeout_sec,
         check_every: Duration::from_secs(settings.presence.absence_check_interval_sec.into()),
     };
     let mut tasks = vec![
+        tokio::spawn(shared.refresh(until_stopped())),
         tokio::spawn(absence::watch(app.clone(), policy, until_stopped())),
         tokio::spawn(captures_job::run_capture_writer(
             state.clone(),
@@ -387,18 +409,12 @@ async fn serve(
             until_stopped(),
         )),
     ];
-    tasks.extend(integrations::spawn(
-        &settings,
-        &app,
-        vision.as_ref(),
-        until_stopped,
-    ));
-    if let Some(vision) = vision {
-        tasks.push(tokio::spawn(facewatch_cameras::supervise(
-            vision,
-            app.clone(),
-            until_stopped(),
-        )));
+    tasks.extend(integrations::spawn(&settings, &app, cameras, until_stopped));
+    match vision {
+        Some(vision) if settings.cameras.max_cameras > 0 => tasks.push(tokio::spawn(
+            facewatch_cameras::supervise_leased(vision, app.clone(), lease, until_stopped()),
+        )),
+        _ => {}
     }
     let listener = tokio::net::TcpListener::bind(settings.server.listen)
         .await

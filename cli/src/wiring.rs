@@ -8,54 +8,78 @@ use facewatch_api::{
     CameraMonitor, CameraStatus, LiveFrame, LiveFrames, ParamsValidator, SystemHooks,
 };
 use facewatch_app::FaceEmbedder;
-use facewatch_cameras::{Vision, MODEL_ID};
-use facewatch_inference::{InferenceConfig, StreamState};
+use facewatch_cameras::{SharedCameras, SharedHealth, Vision, MODEL_ID};
+use facewatch_inference::InferenceConfig;
+use facewatch_mqtt::CameraLiveness;
 use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::config::PresenceSettings;
 
-/// The running cameras, as the API sees them.
+/// The face models of this process (photo enrolment).
 pub struct Cameras(pub Arc<Vision>);
 
-impl CameraMonitor for Cameras {
+/// Every running camera as the API sees it: those this process runs first (every analysed frame
+/// in the live view), then those other processes report through PostgreSQL (see
+/// `facewatch_cameras::shared`).
+pub struct ClusterCameras {
+    pub local: Option<Arc<Vision>>,
+    pub shared: SharedCameras,
+}
+
+impl ClusterCameras {
+    fn report(&self, camera_id: &str) -> Option<SharedHealth> {
+        let local = self.local.as_ref().and_then(|v| v.health(camera_id));
+        match local {
+            Some(health) => Some(SharedHealth::from(&health)),
+            None => self.shared.health(camera_id),
+        }
+    }
+}
+
+impl CameraMonitor for ClusterCameras {
     fn health(&self, camera_id: &str) -> Option<CameraStatus> {
-        let health = self.0.health(camera_id)?;
-        let state = match health.state {
-            StreamState::Connecting => "CONNECTING",
-            StreamState::Online => "ONLINE",
-            StreamState::Offline => "OFFLINE",
-            StreamState::Stopped => "STOPPED",
-        };
-        let offline = health.state == StreamState::Offline;
+        let health = self.report(camera_id)?;
         Some(CameraStatus {
-            state: state.into(),
-            fps: health.fps.into(),
-            last_frame_at: health.last_frame_at,
-            online_since: health.online_since,
             uptime_sec: health
                 .online_since
                 .map(|since| (Utc::now() - since).num_seconds().max(0)),
+            state: health.state,
+            fps: health.fps,
+            last_frame_at: health.last_frame_at,
+            online_since: health.online_since,
             reconnects: health.reconnects,
             replays: health.replays,
-            // A recovered camera's old error stays in the log, not on the dashboard.
-            last_error: health.last_error.filter(|_| offline),
+            last_error: health.last_error,
             unknown_faces: health.unknown_faces,
         })
     }
 
     fn live(&self, camera_id: &str) -> Option<LiveFrames> {
-        let subscription = self.0.live(camera_id)?;
-        let frames = futures::stream::unfold(subscription, |mut subscription| async move {
-            let frame = subscription.next().await?;
-            let frame = LiveFrame {
-                jpeg: axum::body::Bytes::copy_from_slice(&frame.jpeg),
-                captured_at: frame.captured_at,
-                analysed_at: frame.analysed_at,
-            };
-            Some((frame, subscription))
+        if let Some(subscription) = self.local.as_ref().and_then(|v| v.live(camera_id)) {
+            let frames = futures::stream::unfold(subscription, |mut subscription| async move {
+                let frame = subscription.next().await?;
+                let frame = LiveFrame {
+                    jpeg: axum::body::Bytes::copy_from_slice(&frame.jpeg),
+                    captured_at: frame.captured_at,
+                    analysed_at: frame.analysed_at,
+                };
+                Some((frame, subscription))
+            });
+            return Some(frames.boxed());
+        }
+        let frames = self.shared.frames(camera_id)?.map(|frame| LiveFrame {
+            jpeg: frame.jpeg.into(),
+            captured_at: frame.captured_at,
+            analysed_at: frame.analysed_at,
         });
         Some(frames.boxed())
+    }
+}
+
+impl CameraLiveness for ClusterCameras {
+    fn online(&self, camera_id: &str) -> bool {
+        self.report(camera_id).is_some_and(|h| h.online())
     }
 }
 

@@ -1,9 +1,9 @@
 //! What a projected batch changed, for live subscribers (GraphQL subscriptions, the bot).
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Change {
     Employee { id: String },
     Camera { id: String },

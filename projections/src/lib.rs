@@ -11,6 +11,7 @@ mod pending;
 pub mod projector;
 pub mod queries;
 pub mod rebuild;
+pub mod relay;
 pub mod replay;
 pub mod schema;
 pub mod synthetic;

@@ -2,21 +2,33 @@
 //! batch of events and the checkpoint move forward in the same transaction. The position applied
 //! is published on a `watch` channel, so a writer can wait until its own events are readable
 //! without projecting them itself.
+//!
+//! Across processes (several `serve` instances, camera workers): one projector per schema applies
+//! events at a time (a PostgreSQL advisory lock, see [`facewatch_store::lead`]); the others stand by
+//! and take over when it dies. Each committed batch announces its changes and position with
+//! `NOTIFY` on [`CHANGES_CHANNEL`] inside the transaction (so it is delivered only after commit),
+//! and every process relays the announcements of other processes to its own subscribers and its
+//! own `applied` position (see [`crate::relay`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use facewatch_store::{follow_log, read_range, FeedError, FollowOptions, LogFollower};
+use facewatch_store::{
+    follow_log, lead, read_range, FeedError, FollowOptions, LeaderOptions, LogFollower,
+};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
 use crate::pending::apply_batch;
-use crate::schema::use_schema;
+use crate::relay::{self, Announcement};
+use crate::schema::begin_in_schema;
 use crate::Change;
 
 const BATCH: i64 = 500;
 /// How often [`Projector::wait_until_applied`] looks at the checkpoint.
 const PROJECTOR_POLL: Duration = Duration::from_millis(100);
+/// How often a standby projector tries to take over.
+const STANDBY_CHECK: Duration = Duration::from_secs(1);
 /// Waiting this long for the projector is worth a warning.
 const PROJECTOR_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -34,6 +46,8 @@ pub struct Projector {
     schema: String,
     changes: broadcast::Sender<Change>,
     applied: Arc<watch::Sender<i64>>,
+    /// Tells this process's announcements from those of other processes.
+    origin: Arc<str>,
 }
 
 impl Projector {
@@ -44,6 +58,7 @@ impl Projector {
             schema: schema.to_string(),
             changes,
             applied: Arc::new(watch::channel(0).0),
+            origin: uuid::Uuid::new_v4().to_string().into(),
         }
     }
 
@@ -59,8 +74,7 @@ impl Projector {
 
     /// The last event position this read model has applied.
     pub async fn checkpoint(&self) -> Result<i64, ProjectionError> {
-        let mut tx = self.pool.begin().await?;
-        use_schema(&mut tx, &self.schema).await?;
+        let mut tx = begin_in_schema(&self.pool, &self.schema).await?;
         let seq = sqlx::query_scalar("SELECT last_seq FROM checkpoint")
             .fetch_one(&mut *tx)
             .await?;
@@ -74,8 +88,7 @@ impl Projector {
     /// that applies them.
     pub async fn catch_up(&self, until: Option<i64>) -> Result<i64, ProjectionError> {
         loop {
-            let mut tx = self.pool.begin().await?;
-            use_schema(&mut tx, &self.schema).await?;
+            let mut tx = begin_in_schema(&self.pool, &self.schema).await?;
             let last: i64 = sqlx::query_scalar("SELECT last_seq FROM checkpoint FOR UPDATE")
                 .fetch_one(&mut *tx)
                 .await?;
@@ -91,8 +104,6 @@ impl Projector {
                 .bind(newest)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
-            self.publish(newest);
             // One notice per changed thing per batch (a sighting and its entry are one change).
             let mut seen = Vec::with_capacity(changes.len());
             changes.retain(|c| {
@@ -102,14 +113,29 @@ impl Projector {
                 }
                 new
             });
+            // Delivered by PostgreSQL only if this transaction commits.
+            let announcement = Announcement {
+                schema: self.schema.clone(),
+                origin: self.origin.to_string(),
+                position: newest,
+                changes: changes.clone(),
+            };
+            relay::announce(&mut tx, &announcement).await?;
+            tx.commit().await?;
+            self.publish(newest);
             for change in changes {
                 // Nobody listening is fine.
                 let _ = self.changes.send(change);
             }
+            // A short batch was the end of the log: looking again would find nothing (events
+            // appended meanwhile wake the follower again).
+            if events.len() < BATCH as usize {
+                return Ok(newest);
+            }
         }
     }
 
-    fn publish(&self, position: i64) {
+    pub(crate) fn publish(&self, position: i64) {
         self.applied.send_if_modified(|applied| {
             let newer = position > *applied;
             if newer {
@@ -119,16 +145,63 @@ impl Projector {
         });
     }
 
-    /// Follows the log until `shutdown` resolves: woken by NOTIFY on append, with a periodic
-    /// catch-up as a safety net for missed notifications or a lost connection.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+    /// Until `shutdown` resolves: follows the log whenever this process holds the schema's
+    /// projector lock (woken by NOTIFY on append, with a periodic catch-up as a safety net for
+    /// missed notifications or a lost connection), stands by otherwise; and relays what the
+    /// projectors of other processes announce.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let (stop, stopped) = watch::channel(false);
         let pool = self.pool.clone();
-        let options = FollowOptions {
-            name: "projector",
-            idle: Duration::from_secs(1),
-            retry: Duration::from_secs(1),
+        let leader = LeaderOptions {
+            name: format!("projector:{}", self.schema),
+            check: STANDBY_CHECK,
         };
-        follow_log(&pool, options, &mut self, shutdown).await;
+        let apply = lead(
+            &pool,
+            leader,
+            |leader_stop| {
+                let (pool, mut me) = (self.pool.clone(), self.clone());
+                async move {
+                    let options = FollowOptions {
+                        name: "projector",
+                        idle: Duration::from_secs(1),
+                        retry: Duration::from_secs(1),
+                    };
+                    follow_log(&pool, options, &mut me, leader_stop.wait()).await;
+                }
+            },
+            until(stopped.clone()),
+        );
+        let relay = relay::follow(self.clone(), until(stopped));
+        let trigger = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(apply, relay, trigger);
+    }
+
+    /// Until `shutdown` resolves: keeps this process's subscribers and `applied` position current
+    /// from the announcements of the projectors of other processes, never projecting itself (a
+    /// camera worker).
+    pub async fn follow_others(self, shutdown: impl std::future::Future<Output = ()>) {
+        relay::follow(self, shutdown).await;
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Hands a change announced by another process to this process's subscribers.
+    pub(crate) fn forward(&self, change: Change) {
+        let _ = self.changes.send(change);
     }
 
     /// Waits until this read model has applied the event at `seq` (written by a projector in
@@ -156,4 +229,8 @@ impl LogFollower for Projector {
     async fn step(&mut self) -> Result<Option<Duration>, ProjectionError> {
         self.catch_up(None).await.map(|_| None)
     }
+}
+
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
 }

@@ -41,6 +41,17 @@ pub async fn use_schema(
     Ok(())
 }
 
+/// A transaction whose unqualified table names point at `schema` (then `public`), begun in one
+/// round trip: the projector begins one per batch, so every round trip counts.
+pub async fn begin_in_schema(
+    pool: &PgPool,
+    schema: &str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let schema = checked_schema(schema)?;
+    pool.begin_with(format!("BEGIN; SET LOCAL search_path TO {schema}, public"))
+        .await
+}
+
 /// Ensures `schema` holds the current read model. Returns true if it was (re)created empty, in
 /// which case the projector rebuilds it from the first event. `fresh` forces a rebuild.
 pub async fn install(pool: &PgPool, schema: &str, fresh: bool) -> Result<bool, sqlx::Error> {

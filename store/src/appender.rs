@@ -116,10 +116,11 @@ async fn write_batch(
     pool: &PgPool,
     batch: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, AppendError>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(GLOBAL_ORDER_LOCK)
-        .execute(&mut *tx)
+    // BEGIN and the lock in one round trip (the appender's commits are the write path's pace).
+    let mut tx = pool
+        .begin_with(format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({GLOBAL_ORDER_LOCK})"
+        ))
         .await?;
     // Under the lock nobody else appends, so what these reads see is the truth until we commit.
     let used_keys = used_keys(&mut tx, batch).await?;

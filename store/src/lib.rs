@@ -8,6 +8,7 @@ pub mod chain;
 mod database;
 mod feed;
 mod follow;
+mod leader;
 mod store;
 mod stream_locks;
 
@@ -20,5 +21,6 @@ pub use database::{
 };
 pub use feed::{read_range, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
 pub use follow::{follow_log, FollowOptions, LogFollower};
+pub use leader::{lead, LeaderOptions, LeaderStop};
 pub use sqlx::PgPool;
 pub use store::{CommandError, CommandMetadata, EventStore, Outcome};

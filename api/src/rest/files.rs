@@ -6,6 +6,7 @@ use std::path::{Path as StdPath, PathBuf};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 use super::{ApiError, ApiResult};
 use crate::AppState;
@@ -28,19 +29,43 @@ pub async fn serve(
 }
 
 /// `GET /api/cameras/{id}/latest.jpg`: the camera's newest annotated frame (boxes and names), as
-/// published by the camera supervisor about once a second.
+/// published by the camera supervisor about once a second — from the data folder when this
+/// process (or one sharing the folder) runs the camera, else from the camera monitor (a worker
+/// elsewhere reports it through PostgreSQL).
 pub async fn latest_frame(
     State(state): State<AppState>,
     Path(camera_id): Path<String>,
 ) -> ApiResult<Response> {
-    let (path, _) = state.snapshots().latest(&camera_id).ok_or_else(|| {
+    let not_yet = || {
         ApiError(
             StatusCode::NOT_FOUND,
             format!("no frame from camera {camera_id:?} yet"),
         )
-    })?;
-    send_file(&state, &path, &camera_id, "no-store").await
+    };
+    if let Some((path, _)) = state.snapshots().latest(&camera_id) {
+        return send_file(&state, &path, &camera_id, "no-store").await;
+    }
+    let mut frames = state
+        .camera_monitor()
+        .and_then(|m| m.live(&camera_id))
+        .ok_or_else(not_yet)?;
+    let frame = tokio::time::timeout(MONITOR_FRAME_WAIT, frames.next())
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(not_yet)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        frame.jpeg,
+    )
+        .into_response())
 }
+
+/// How long `latest.jpg` waits for a frame from the camera monitor.
+const MONITOR_FRAME_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The file's real path (symlinks resolved) if it exists and stays inside the data dir: a symlink
 /// planted there must not serve `/etc/shadow`.

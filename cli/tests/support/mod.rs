@@ -10,6 +10,10 @@
 
 #[cfg(test)]
 pub mod mjpeg;
+#[cfg(test)]
+pub mod rtsp;
+#[cfg(test)]
+pub mod subscription;
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -93,6 +97,20 @@ impl Launch {
         launch
     }
 
+    /// `facewatch worker` (camera pipelines only) with this AI parameters file, its data in the
+    /// scratch folder.
+    pub fn worker(ai_params_file: &Path) -> Self {
+        Self {
+            args: vec!["worker".into()],
+            current_dir: None,
+            envs: vec![(
+                "FACEWATCH_CAMERAS__AI_PARAMS_FILE".into(),
+                ai_params_file.into(),
+            )],
+            cleanup: None,
+        }
+    }
+
     /// Runs the camera pipelines with this AI parameters file.
     pub fn with_cameras(self, ai_params_file: &Path) -> Self {
         self.env("FACEWATCH_CAMERAS__ENABLED", "true")
@@ -137,6 +155,12 @@ impl Server {
         Self::launch(bin, Launch::serve(), database_url, password, ready_within).await
     }
 
+    /// Starts `bin` as `launch` says without waiting for anything (e.g. `facewatch worker`, which
+    /// has no HTTP port); `base` is then meaningless.
+    pub fn spawn(bin: &Path, launch: Launch, database_url: &str) -> anyhow::Result<Server> {
+        Self::start_process(bin, launch, database_url, "")
+    }
+
     /// Starts `bin` as `launch` says, on a fresh port, and logs in as the admin.
     pub async fn launch(
         bin: &Path,
@@ -145,6 +169,18 @@ impl Server {
         password: &str,
         ready_within: Duration,
     ) -> anyhow::Result<(Server, Api)> {
+        let mut server = Self::start_process(bin, launch, database_url, password)?;
+        let token = server.wait_for_login(password, ready_within).await?;
+        let api = Api::new(&server.base, &token, Duration::from_secs(30))?;
+        Ok((server, api))
+    }
+
+    fn start_process(
+        bin: &Path,
+        launch: Launch,
+        database_url: &str,
+        password: &str,
+    ) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("server.log");
         let log_file = std::fs::File::create(&log)?;
@@ -165,7 +201,7 @@ impl Server {
         let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
-        let mut server = Server {
+        let server = Server {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
             database_url: database_url.to_string(),
@@ -173,9 +209,7 @@ impl Server {
             dir,
             cleanup: launch.cleanup,
         };
-        let token = server.wait_for_login(password, ready_within).await?;
-        let api = Api::new(&server.base, &token, Duration::from_secs(30))?;
-        Ok((server, api))
+        Ok(server)
     }
 
     /// The exit status, once the process has ended by itself.
