@@ -223,6 +223,32 @@ async fn enrol_sight_watch_alerts_live_and_replay() {
         .await;
     assert_eq!(audit["runReplayAudit"]["allMatch"], true, "{audit}");
     assert!(audit["runReplayAudit"]["position"].as_i64().unwrap() >= 8);
+
+    // The Audit page's tamper evidence: the chain head and the last `facewatch verify`.
+    let pool = &server.db().pool;
+    let walked = facewatch_store::chain::verify_chain(pool, None, |_| {})
+        .await
+        .unwrap();
+    facewatch_store::chain::record_verification(pool, &walked)
+        .await
+        .unwrap();
+    let status = server
+        .ok(
+            "{ auditStatus { chainHead lastVerification { intact events head problem } } }",
+            json!({}),
+        )
+        .await;
+    let head = walked.head.unwrap().to_string();
+    assert_eq!(
+        status["auditStatus"]["chainHead"],
+        head.as_str(),
+        "{status}"
+    );
+    let verification = &status["auditStatus"]["lastVerification"];
+    assert_eq!(verification["intact"], true);
+    assert_eq!(verification["head"], head.as_str());
+    assert_eq!(verification["events"], walked.events);
+    assert!(verification["problem"].is_null());
     server.finish().await;
 }
 

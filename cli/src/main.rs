@@ -1,5 +1,6 @@
 //! `facewatch`: one binary for every process of the system.
 
+mod audit;
 mod config;
 mod demo;
 mod import;
@@ -23,7 +24,7 @@ use facewatch_cameras::Vision;
 use facewatch_captures::CapturePolicy;
 use facewatch_domain::camera::StreamScheme;
 use facewatch_domain::user::Role;
-use facewatch_projections::{replay, schema, Projector};
+use facewatch_projections::{schema, Projector};
 use facewatch_store::{EventStore, PgPool, READ_SCHEMA};
 use tokio::sync::watch;
 
@@ -66,8 +67,24 @@ enum Command {
         present_timeout_sec: u32,
     },
     /// Rebuild every read model from the log into a scratch schema and compare with the live one.
-    /// Exits with status 1 if any read model differs.
+    /// Exits with status 1 if any read model differs. A matching replay is kept (schema
+    /// `audit_snapshot`) as the starting point of the next `--from-snapshot` audit.
     Replay {
+        /// Replay only the events after the last audit, starting from its kept read models.
+        #[arg(long)]
+        from_snapshot: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Walk the event log's hash chain and name the first event that was altered, removed or
+    /// inserted. Exits with status 1 if the chain is broken. Prints the chain head to keep
+    /// outside the database.
+    Verify {
+        /// A head printed by an earlier run (`POSITION:HEX`): the chain must still pass through it
+        /// (catches a log rewritten from some point on, or cut short).
+        #[arg(long, value_name = "POSITION:HASH")]
+        expect: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -130,25 +147,16 @@ async fn main() -> anyhow::Result<()> {
             let projected = Projector::new(pool, READ_SCHEMA).catch_up(None).await?;
             println!("read models rebuilt from the log (up to event {projected})");
         }
-        Command::Replay { json } => {
-            schema::install(&pool, READ_SCHEMA, false).await?;
-            Projector::new(pool.clone(), READ_SCHEMA)
-                .catch_up(None)
-                .await?;
-            let report = replay::verify(&pool, READ_SCHEMA, "replay_audit").await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                println!("replayed {} events", report.position);
-                for t in &report.tables {
-                    let verdict = if t.matches { "match" } else { "DIFFERS" };
-                    println!(
-                        "{:<18} {:>8} rows  {}  {verdict}",
-                        t.table, t.live_rows, t.live_checksum
-                    );
-                }
+        Command::Replay {
+            from_snapshot,
+            json,
+        } => {
+            if !audit::replay(&pool, from_snapshot, json).await? {
+                std::process::exit(1);
             }
-            if !report.all_match() {
+        }
+        Command::Verify { expect, json } => {
+            if !audit::verify(&pool, expect.as_deref(), json).await? {
                 std::process::exit(1);
             }
         }

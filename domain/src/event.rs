@@ -39,14 +39,32 @@ pub enum DecodeError {
     },
 }
 
+/// A stored payload: a parsed JSON value, or its text (decoded straight into the event, which is
+/// several times faster for a replay of millions of events).
+pub trait Payload {
+    fn parse<E: serde::de::DeserializeOwned>(self) -> serde_json::Result<E>;
+}
+
+impl Payload for serde_json::Value {
+    fn parse<E: serde::de::DeserializeOwned>(self) -> serde_json::Result<E> {
+        serde_json::from_value(self)
+    }
+}
+
+impl Payload for &str {
+    fn parse<E: serde::de::DeserializeOwned>(self) -> serde_json::Result<E> {
+        serde_json::from_str(self)
+    }
+}
+
 impl AnyEvent {
     /// Decodes a stored event payload by its aggregate type.
-    pub fn decode(aggregate_type: &str, payload: serde_json::Value) -> Result<Self, DecodeError> {
+    pub fn decode(aggregate_type: &str, payload: impl Payload) -> Result<Self, DecodeError> {
         fn parse<E: serde::de::DeserializeOwned>(
             aggregate: &str,
-            payload: serde_json::Value,
+            payload: impl Payload,
         ) -> Result<E, DecodeError> {
-            serde_json::from_value(payload).map_err(|source| DecodeError::Malformed {
+            payload.parse().map_err(|source| DecodeError::Malformed {
                 aggregate: aggregate.to_string(),
                 source,
             })

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use facewatch_domain::alert::AlertEvent;
-use facewatch_domain::alerts::{judge_exit, ExitVerdict};
 use facewatch_domain::camera::CameraEvent;
 use facewatch_domain::employee::EmployeeEvent;
 use facewatch_domain::employee_code::EmployeeCodeEvent;
@@ -16,40 +15,16 @@ use facewatch_domain::AnyEvent;
 use facewatch_store::RecordedEvent;
 use sqlx::{PgConnection, Row};
 
-use crate::pending::{LogRow, PendingWrites, Sighting};
+use crate::pending::LogRow;
 use crate::Change;
 
-/// Applies one event of a batch; `pending` must be flushed before the batch commits.
+/// Applies one event that `hot.rs` does not (the caller has written the log rows before it).
 pub(crate) async fn apply(
     db: &mut PgConnection,
     rec: &RecordedEvent,
-    pending: &mut PendingWrites,
     changes: &mut Vec<Change>,
 ) -> Result<(), sqlx::Error> {
-    pending.log(log_row(rec));
     let id = rec.aggregate_id.as_str();
-    if let AnyEvent::Presence(PresenceEvent::FaceRecognized {
-        camera_id,
-        at,
-        snapshot_ref,
-        ..
-    }) = &rec.event
-    {
-        pending.sighting(
-            id,
-            Sighting {
-                at: *at,
-                camera_id: camera_id.clone(),
-                snapshot_ref: snapshot_ref.clone(),
-            },
-        );
-        changes.push(Change::Presence {
-            employee_id: id.into(),
-        });
-        return Ok(());
-    }
-    // Every other rule reads or changes rows the pending writes may touch.
-    pending.flush(db).await?;
     match &rec.event {
         AnyEvent::Employee(e) => employee(db, id, e).await?,
         AnyEvent::Camera(e) => camera(db, id, e).await?,
@@ -65,7 +40,7 @@ pub(crate) async fn apply(
             changes.push(Change::Schedule);
             return Ok(());
         }
-        AnyEvent::Presence(e) => return presence(db, rec.seq, id, e, changes).await,
+        AnyEvent::Presence(e) => return presence(db, id, e, changes).await,
         // Users are not shown live anywhere: no change to announce.
         AnyEvent::User(e) => return crate::users::apply(db, id, e).await,
         // The Visitors page reads on demand: no change to announce.
@@ -125,7 +100,7 @@ pub(crate) async fn apply(
     Ok(())
 }
 
-fn log_row(rec: &RecordedEvent) -> LogRow {
+pub(crate) fn log_row(rec: &RecordedEvent) -> LogRow {
     let (employee_id, camera_id) = match &rec.event {
         AnyEvent::Employee(_) => (Some(rec.aggregate_id.clone()), None),
         AnyEvent::Camera(_) => (None, Some(rec.aggregate_id.clone())),
@@ -386,125 +361,15 @@ pub(crate) async fn schedule_at(
 
 async fn presence(
     db: &mut PgConnection,
-    seq: i64,
     employee_id: &str,
     e: &PresenceEvent,
     changes: &mut Vec<Change>,
 ) -> Result<(), sqlx::Error> {
     match e {
-        // Batched by `apply` (see pending.rs).
-        PresenceEvent::FaceRecognized { .. } => {}
-        PresenceEvent::EmployeeEntered {
-            camera_id,
-            at,
-            snapshot_ref,
-        } => {
-            sqlx::query("UPDATE presence SET present = true, since = $2 WHERE employee_id = $1")
-                .bind(employee_id)
-                .bind(at)
-                .execute(&mut *db)
-                .await?;
-            let (_, schedule) = schedule_at(db, *at).await?;
-            let day = schedule.local_day(*at);
-            // The first entry of the day is First In; MANUAL/SYSTEM rows are never overwritten.
-            sqlx::query(
-                "INSERT INTO attendance (employee_id, day, first_in, first_in_camera, first_in_photo, entry_type)
-                 VALUES ($1, $2, $3, $4, $5, 'AUTO')
-                 ON CONFLICT (employee_id, day) DO UPDATE
-                 SET first_in = $3, first_in_camera = $4, first_in_photo = $5
-                 WHERE attendance.entry_type = 'AUTO'
-                   AND (attendance.first_in IS NULL OR attendance.first_in > $3)",
-            )
-            .bind(employee_id)
-            .bind(day)
-            .bind(at)
-            .bind(camera_id)
-            .bind(snapshot_ref)
-            .execute(&mut *db)
-            .await?;
-            let resolved: Vec<i64> = sqlx::query_scalar(
-                "UPDATE alerts SET resolved_at = $2 WHERE employee_id = $1 AND resolved_at IS NULL RETURNING id",
-            )
-            .bind(employee_id)
-            .bind(at)
-            .fetch_all(&mut *db)
-            .await?;
-            changes.extend(resolved.into_iter().map(|id| Change::AlertResolved { id }));
-            changes.push(Change::Attendance {
-                employee_id: employee_id.into(),
-                day,
-            });
-        }
-        PresenceEvent::EmployeeExited {
-            camera_id,
-            at,
-            snapshot_ref,
-            detected_at,
-        } => {
-            sqlx::query("UPDATE presence SET present = false, since = $2 WHERE employee_id = $1")
-                .bind(employee_id)
-                .bind(at)
-                .execute(&mut *db)
-                .await?;
-            let (effective_at, schedule) = schedule_at(db, *at).await?;
-            let day = schedule.local_day(*at);
-            // The latest exit of the day is Last Out.
-            sqlx::query(
-                "INSERT INTO attendance (employee_id, day, last_out, last_out_camera, last_out_photo, entry_type)
-                 VALUES ($1, $2, $3, $4, $5, 'AUTO')
-                 ON CONFLICT (employee_id, day) DO UPDATE
-                 SET last_out = $3, last_out_camera = $4, last_out_photo = $5
-                 WHERE attendance.entry_type = 'AUTO'
-                   AND (attendance.last_out IS NULL OR attendance.last_out < $3)",
-            )
-            .bind(employee_id)
-            .bind(day)
-            .bind(at)
-            .bind(camera_id)
-            .bind(snapshot_ref)
-            .execute(&mut *db)
-            .await?;
-            changes.push(Change::Presence {
-                employee_id: employee_id.into(),
-            });
-            changes.push(Change::Attendance {
-                employee_id: employee_id.into(),
-                day,
-            });
-            let last_alert_at: Option<DateTime<Utc>> =
-                sqlx::query_scalar("SELECT last_alert_at FROM alert_state WHERE employee_id = $1")
-                    .bind(employee_id)
-                    .fetch_optional(&mut *db)
-                    .await?;
-            let verdict = judge_exit(&schedule, *at, last_alert_at);
-            tracing::debug!(employee_id, %at, ?verdict, "exit judged");
-            if verdict == ExitVerdict::Violation {
-                sqlx::query(
-                    "INSERT INTO alerts (id, employee_id, camera_id, raised_at, detected_at, resolved_at,
-                         reason, schedule_effective_at, schedule, snapshot_ref)
-                     VALUES ($1, $2, $3, $4, $5, NULL, 'EXIT_DURING_WORK_HOURS', $6, $7, $8)",
-                )
-                .bind(seq)
-                .bind(employee_id)
-                .bind(camera_id)
-                .bind(at)
-                .bind(detected_at)
-                .bind(effective_at)
-                .bind(sqlx::types::Json(&schedule))
-                .bind(snapshot_ref)
-                .execute(&mut *db)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO alert_state VALUES ($1, $2)
-                     ON CONFLICT (employee_id) DO UPDATE SET last_alert_at = $2",
-                )
-                .bind(employee_id)
-                .bind(at)
-                .execute(&mut *db)
-                .await?;
-                changes.push(Change::AlertRaised { id: seq });
-            }
-        }
+        // Applied a run at a time by hot.rs.
+        PresenceEvent::FaceRecognized { .. }
+        | PresenceEvent::EmployeeEntered { .. }
+        | PresenceEvent::EmployeeExited { .. } => {}
         PresenceEvent::AttendanceCorrected {
             day,
             first_in,

@@ -5,12 +5,16 @@
 
 mod apply;
 pub mod changes;
+pub mod checksum;
+mod hot;
 mod pending;
 pub mod projector;
 pub mod queries;
+pub mod rebuild;
 pub mod relay;
 pub mod replay;
 pub mod schema;
+pub mod synthetic;
 mod users;
 pub mod visitors;
 

@@ -1,11 +1,39 @@
-//! The writes that dominate the log — the audit copy of every event and the "last seen" of every
-//! sighting — gathered over a batch and written with one statement each, instead of one round trip
-//! per event. Any other event flushes them first, so every rule still sees the rows in log order.
-
-use std::collections::HashMap;
+//! Applying a batch of events: the audit copy of every event (`event_log`) is gathered and written
+//! with one statement, runs of sightings/entries/exits go to `hot.rs`, and any other event is
+//! applied on its own by `apply.rs` after everything before it has been written, so every rule
+//! sees the rows in log order.
 
 use chrono::{DateTime, Utc};
+use facewatch_store::RecordedEvent;
 use sqlx::PgConnection;
+
+use crate::apply::{apply, log_row};
+use crate::hot::{apply_run, is_hot, stored};
+use crate::Change;
+
+/// Applies `events` (in log order) to the read models of the connection's search path.
+pub(crate) async fn apply_batch(
+    db: &mut PgConnection,
+    events: &[RecordedEvent],
+    changes: &mut Vec<Change>,
+) -> Result<(), sqlx::Error> {
+    let mut pending = PendingWrites::default();
+    let mut rest = events;
+    while let Some(first) = rest.first() {
+        let run = rest.iter().take_while(|e| is_hot(e)).count();
+        if run > 0 {
+            rest[..run].iter().for_each(|e| pending.log(log_row(e)));
+            apply_run(db, &rest[..run], changes).await?;
+            rest = &rest[run..];
+        } else {
+            pending.log(log_row(first));
+            pending.flush(db).await?;
+            apply(db, first, changes).await?;
+            rest = &rest[1..];
+        }
+    }
+    pending.flush(db).await
+}
 
 /// One row of `event_log`.
 pub(crate) struct LogRow {
@@ -22,17 +50,9 @@ pub(crate) struct LogRow {
     pub correlation_id: Option<String>,
 }
 
-/// The newest sighting of one employee in the batch.
-pub(crate) struct Sighting {
-    pub at: DateTime<Utc>,
-    pub camera_id: String,
-    pub snapshot_ref: Option<String>,
-}
-
 #[derive(Default)]
 pub(crate) struct PendingWrites {
     log: Vec<LogRow>,
-    sightings: HashMap<String, Sighting>,
 }
 
 impl PendingWrites {
@@ -40,105 +60,68 @@ impl PendingWrites {
         self.log.push(row);
     }
 
-    /// Applied one at a time, sightings keep the latest `last_seen` (a later event wins a tie), so
-    /// only the newest of each employee needs writing.
-    pub fn sighting(&mut self, employee_id: &str, sighting: Sighting) {
-        match self.sightings.get_mut(employee_id) {
-            Some(kept) if kept.at > sighting.at => {}
-            Some(kept) => *kept = sighting,
-            None => {
-                self.sightings.insert(employee_id.to_string(), sighting);
-            }
-        }
-    }
-
-    /// Writes what is pending; the batch's later events may read it.
+    /// Writes what is pending with one `COPY` (several times faster than `INSERT … unnest` for
+    /// the thousands of rows of a replay batch); the batch's later events may read it.
     pub async fn flush(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if !self.sightings.is_empty() {
-            let mut ids = Vec::with_capacity(self.sightings.len());
-            let mut ats = Vec::with_capacity(self.sightings.len());
-            let mut cameras = Vec::with_capacity(self.sightings.len());
-            let mut snapshots = Vec::with_capacity(self.sightings.len());
-            for (id, s) in self.sightings.drain() {
-                ids.push(id);
-                ats.push(s.at);
-                cameras.push(s.camera_id);
-                snapshots.push(s.snapshot_ref);
-            }
-            sqlx::query(
-                "INSERT INTO presence
-                 SELECT e, false, NULL, a, c, s
-                 FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS t(e, a, c, s)
-                 ON CONFLICT (employee_id) DO UPDATE
-                 SET last_seen = excluded.last_seen, camera_id = excluded.camera_id,
-                     snapshot_ref = excluded.snapshot_ref
-                 WHERE presence.last_seen <= excluded.last_seen",
-            )
-            .bind(ids)
-            .bind(ats)
-            .bind(cameras)
-            .bind(snapshots)
-            .execute(&mut *db)
-            .await?;
+        if self.log.is_empty() {
+            return Ok(());
         }
-        if !self.log.is_empty() {
-            let columns = LogColumns::from(std::mem::take(&mut self.log));
-            sqlx::query(
-                "INSERT INTO event_log
-                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[],
-                                      $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[],
-                                      $10::text[], $11::text[])",
-            )
-            .bind(columns.seq)
-            .bind(columns.at)
-            .bind(columns.recorded_at)
-            .bind(columns.aggregate_type)
-            .bind(columns.aggregate_id)
-            .bind(columns.event_type)
-            .bind(columns.employee_id)
-            .bind(columns.camera_id)
-            .bind(columns.payload)
-            .bind(columns.actor)
-            .bind(columns.correlation_id)
-            .execute(&mut *db)
-            .await?;
+        let mut data = String::with_capacity(self.log.len() * 400);
+        for row in self.log.drain(..) {
+            row.write_copy_line(&mut data);
         }
+        let mut copy = db.copy_in_raw("COPY event_log FROM STDIN").await?;
+        copy.send(data.into_bytes()).await?;
+        copy.finish().await?;
         Ok(())
     }
 }
 
-/// `event_log` rows as one array per column, for `unnest`.
-#[derive(Default)]
-struct LogColumns {
-    seq: Vec<i64>,
-    at: Vec<DateTime<Utc>>,
-    recorded_at: Vec<DateTime<Utc>>,
-    aggregate_type: Vec<String>,
-    aggregate_id: Vec<String>,
-    event_type: Vec<String>,
-    employee_id: Vec<Option<String>>,
-    camera_id: Vec<Option<String>>,
-    payload: Vec<serde_json::Value>,
-    actor: Vec<Option<String>>,
-    correlation_id: Vec<Option<String>>,
+impl LogRow {
+    /// The row in `COPY` text format: tab-separated, `\N` for NULL, times as stored (microseconds,
+    /// truncated like bound parameters are).
+    fn write_copy_line(self, out: &mut String) {
+        use std::fmt::Write;
+        let time = |out: &mut String, at: DateTime<Utc>| {
+            let _ = write!(out, "{}\t", stored(at).format("%Y-%m-%d %H:%M:%S%.6f+00"));
+        };
+        let _ = write!(out, "{}\t", self.seq);
+        time(out, self.at);
+        time(out, self.recorded_at);
+        for text in [
+            Some(self.aggregate_type.as_str()),
+            Some(self.aggregate_id.as_str()),
+            Some(self.event_type.as_str()),
+            self.employee_id.as_deref(),
+            self.camera_id.as_deref(),
+            Some(self.payload.to_string().as_str()),
+            self.actor.as_deref(),
+        ] {
+            copy_text(out, text);
+            out.push('\t');
+        }
+        copy_text(out, self.correlation_id.as_deref());
+        out.push('\n');
+    }
 }
 
-impl From<Vec<LogRow>> for LogColumns {
-    fn from(rows: Vec<LogRow>) -> Self {
-        let mut c = LogColumns::default();
-        for r in rows {
-            c.seq.push(r.seq);
-            c.at.push(r.at);
-            c.recorded_at.push(r.recorded_at);
-            c.aggregate_type.push(r.aggregate_type);
-            c.aggregate_id.push(r.aggregate_id);
-            c.event_type.push(r.event_type);
-            c.employee_id.push(r.employee_id);
-            c.camera_id.push(r.camera_id);
-            c.payload.push(r.payload);
-            c.actor.push(r.actor);
-            c.correlation_id.push(r.correlation_id);
+/// One `COPY` text field.
+fn copy_text(out: &mut String, text: Option<&str>) {
+    let Some(text) = text else {
+        out.push_str("\\N");
+        return;
+    };
+    if !text.contains(['\\', '\n', '\r', '\t']) {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
         }
-        c
     }
 }

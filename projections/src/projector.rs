@@ -19,10 +19,10 @@ use facewatch_store::{
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
-use crate::pending::PendingWrites;
+use crate::pending::apply_batch;
 use crate::relay::{self, Announcement};
 use crate::schema::begin_in_schema;
-use crate::{apply, Change};
+use crate::Change;
 
 const BATCH: i64 = 500;
 /// How often [`Projector::wait_until_applied`] looks at the checkpoint.
@@ -99,11 +99,7 @@ impl Projector {
                 return Ok(last);
             };
             let mut changes = Vec::new();
-            let mut pending = PendingWrites::default();
-            for event in &events {
-                apply::apply(&mut tx, event, &mut pending, &mut changes).await?;
-            }
-            pending.flush(&mut tx).await?;
+            apply_batch(&mut tx, &events, &mut changes).await?;
             sqlx::query("UPDATE checkpoint SET last_seq = $1")
                 .bind(newest)
                 .execute(&mut *tx)

@@ -1,6 +1,8 @@
 use chrono::{DateTime, Utc};
 use facewatch_domain::event::DecodeError;
 use facewatch_domain::AnyEvent;
+use futures::stream::{BoxStream, StreamExt};
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
 /// The channel `pg_notify` announces new events on (see migrations/0001_event_store.sql).
@@ -80,6 +82,14 @@ impl EventFeed {
     }
 }
 
+/// The columns [`decode`] reads.
+macro_rules! select_events {
+    () => {
+        "SELECT global_seq, aggregate_type, aggregate_id, event_type, recorded_at, \
+         payload::text AS payload, metadata::text AS metadata FROM events "
+    };
+}
+
 /// Up to `limit` events with `after < position <= until`, oldest first, read on `conn` (e.g. the
 /// transaction that applies them, so that a reader holds one connection, not two).
 pub async fn read_range(
@@ -88,40 +98,58 @@ pub async fn read_range(
     until: i64,
     limit: i64,
 ) -> Result<Vec<RecordedEvent>, FeedError> {
-    let rows = sqlx::query(
-        "SELECT global_seq, aggregate_type, aggregate_id, event_type, recorded_at, \
-                payload::jsonb AS payload, metadata::jsonb AS metadata \
-         FROM events WHERE global_seq > $1 AND global_seq <= $2 ORDER BY global_seq LIMIT $3",
-    )
+    let rows = sqlx::query(concat!(
+        select_events!(),
+        "WHERE global_seq > $1 AND global_seq <= $2 ORDER BY global_seq LIMIT $3"
+    ))
     .bind(after)
     .bind(until)
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            let seq: i64 = row.get("global_seq");
-            let aggregate_type: String = row.get("aggregate_type");
-            let payload: serde_json::Value = row.get("payload");
-            let metadata: serde_json::Value = row.get("metadata");
-            let event = AnyEvent::decode(&aggregate_type, payload)
-                .map_err(|source| FeedError::Decode { seq, source })?;
-            Ok(RecordedEvent {
-                seq,
-                aggregate_type,
-                aggregate_id: row.get("aggregate_id"),
-                event_type: row.get("event_type"),
-                recorded_at: row.get("recorded_at"),
-                actor: metadata
-                    .get("actor")
-                    .and_then(|a| a.as_str())
-                    .map(str::to_string),
-                correlation_id: metadata
-                    .get("correlation_id")
-                    .and_then(|a| a.as_str())
-                    .map(str::to_string),
-                event,
-            })
-        })
-        .collect()
+    rows.into_iter().map(decode).collect()
+}
+
+/// Every event with `after < position <= until`, oldest first, as one query streamed row by row
+/// (one snapshot of the log; memory stays flat however many events there are).
+pub fn stream_range(
+    pool: &PgPool,
+    after: i64,
+    until: i64,
+) -> BoxStream<'_, Result<RecordedEvent, FeedError>> {
+    sqlx::query(concat!(
+        select_events!(),
+        "WHERE global_seq > $1 AND global_seq <= $2 ORDER BY global_seq"
+    ))
+    .bind(after)
+    .bind(until)
+    .fetch(pool)
+    .map(|row| decode(row?))
+    .boxed()
+}
+
+/// Who caused an event; older events may lack either.
+#[derive(Default, serde::Deserialize)]
+struct Metadata {
+    actor: Option<String>,
+    correlation_id: Option<String>,
+}
+
+fn decode(row: PgRow) -> Result<RecordedEvent, FeedError> {
+    let seq: i64 = row.try_get("global_seq")?;
+    let aggregate_type: String = row.try_get("aggregate_type")?;
+    let payload: &str = row.try_get("payload")?;
+    let metadata: Metadata = serde_json::from_str(row.try_get("metadata")?).unwrap_or_default();
+    let event = AnyEvent::decode(&aggregate_type, payload)
+        .map_err(|source| FeedError::Decode { seq, source })?;
+    Ok(RecordedEvent {
+        seq,
+        aggregate_type,
+        aggregate_id: row.try_get("aggregate_id")?,
+        event_type: row.try_get("event_type")?,
+        recorded_at: row.try_get("recorded_at")?,
+        actor: metadata.actor,
+        correlation_id: metadata.correlation_id,
+        event,
+    })
 }

@@ -4,6 +4,7 @@
 
 mod appender;
 mod cache;
+pub mod chain;
 mod database;
 mod feed;
 mod follow;
@@ -11,13 +12,14 @@ mod leader;
 mod store;
 mod stream_locks;
 
+pub use chain::{verify_chain, ChainProblem, ChainReport, Link};
 /// Re-exported so that callers of `EventStore::execute` name the same trait.
 pub use cqrs_es::Aggregate;
 pub use database::{
     connect, connect_with, drop_database, test_database_url, ScratchDatabase, DEFAULT_DATABASE_URL,
     DEFAULT_POOL_SIZE, READ_SCHEMA,
 };
-pub use feed::{read_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
+pub use feed::{read_range, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
 pub use follow::{follow_log, FollowOptions, LogFollower};
 pub use leader::{lead, LeaderOptions, LeaderStop};
 pub use sqlx::PgPool;

@@ -2,6 +2,7 @@
 //! updates are the projector's change feed.
 
 mod alerts;
+mod audit;
 mod caller;
 mod errors;
 mod faces;
@@ -17,13 +18,14 @@ use async_graphql::{MergedObject, Schema};
 
 use crate::AppState;
 
-/// The read models plus the webhook dead letters and unknown visitors.
+/// The read models plus the webhook dead letters, unknown visitors and audit status.
 #[derive(MergedObject)]
 pub struct Query(
     query::Query,
     webhooks::WebhookQuery,
     visitors::VisitorQuery,
     users::UserQuery,
+    audit::AuditQuery,
 );
 
 /// The domain's mutations plus user management, webhook retries and unknown visitors.
@@ -39,13 +41,14 @@ pub struct Mutation(
 
 pub type FacewatchSchema = Schema<Query, Mutation, subscription::Subscription>;
 
-/// The schema in SDL, as the dashboard's generated types are made from (`frontend/schema.graphql`).
-pub fn schema_sdl() -> String {
+/// The root objects, merged from each part of the API.
+fn roots() -> (Query, Mutation) {
     let query = Query(
         query::Query,
         webhooks::WebhookQuery,
         visitors::VisitorQuery,
         users::UserQuery,
+        audit::AuditQuery,
     );
     let mutation = Mutation(
         mutation::Mutation,
@@ -55,26 +58,19 @@ pub fn schema_sdl() -> String {
         faces::FaceMutation,
         alerts::AlertMutation,
     );
+    (query, mutation)
+}
+
+/// The schema in SDL, as the dashboard's generated types are made from (`frontend/schema.graphql`).
+pub fn schema_sdl() -> String {
+    let (query, mutation) = roots();
     Schema::build(query, mutation, subscription::Subscription)
         .finish()
         .sdl()
 }
 
 pub fn build_schema(state: AppState) -> FacewatchSchema {
-    let query = Query(
-        query::Query,
-        webhooks::WebhookQuery,
-        visitors::VisitorQuery,
-        users::UserQuery,
-    );
-    let mutation = Mutation(
-        mutation::Mutation,
-        users::UserMutation,
-        webhooks::WebhookMutation,
-        visitors::VisitorMutation,
-        faces::FaceMutation,
-        alerts::AlertMutation,
-    );
+    let (query, mutation) = roots();
     Schema::build(query, mutation, subscription::Subscription)
         .data(state)
         .extension(crate::auth::AdminMutations)

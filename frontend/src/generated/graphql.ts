@@ -43,6 +43,12 @@ export interface AttendanceRecord {
   note: string;
 }
 
+export interface AuditStatus {
+  chainHead: string | null;
+  lastVerification: ChainVerification | null;
+  lastReplay: ReplayAuditRun | null;
+}
+
 export interface Camera {
   id: string;
   name: string;
@@ -74,6 +80,16 @@ export interface CameraStatus {
   replays: number;
   lastError: string | null;
   unknownFaces: number;
+}
+
+export interface ChainVerification {
+  finishedAt: string;
+  events: number;
+  intact: boolean;
+  head: string | null;
+  problem: string | null;
+  problemPosition: number | null;
+  eventsPerSec: number;
 }
 
 export type CorrectionType = "MANUAL" | "SYSTEM";
@@ -159,6 +175,16 @@ export interface ReplayAudit {
   position: number;
   allMatch: boolean;
   tables: Array<TableAuditResult>;
+}
+
+export interface ReplayAuditRun {
+  finishedAt: string;
+  incremental: boolean;
+  fromPosition: number;
+  position: number;
+  events: number;
+  matches: boolean;
+  eventsPerSec: number;
 }
 
 export interface ResetResult {

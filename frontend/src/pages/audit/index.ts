@@ -1,10 +1,12 @@
-// The Audit page: sections side by side, each its own module (replay, event log, dead letters).
+// The Audit page: sections side by side, each its own module (replay, tamper evidence, event log,
+// dead letters).
 import { gql } from "../../api";
 import { h, attempt } from "../../dom";
 import type { Me } from "../../api";
 import type { Page } from "../../main";
 import { deadLettersSection } from "./deadletters";
 import { eventLogSection } from "./eventlog";
+import { auditStatusSection } from "./status";
 
 function replaySection(user: Me): HTMLElement {
   const verdict = h("div", { id: "replay-result" });
@@ -23,7 +25,12 @@ function replaySection(user: Me): HTMLElement {
 }
 
 /** The page's sections in order; another section is one more entry here. */
-const SECTIONS: ((user: Me) => HTMLElement)[] = [replaySection, () => eventLogSection(), deadLettersSection];
+const SECTIONS: ((user: Me) => HTMLElement)[] = [
+  replaySection,
+  () => auditStatusSection(),
+  () => eventLogSection(),
+  deadLettersSection,
+];
 
 export const auditPage: Page = (root, user) => {
   root.append(h("div.space-y-4", ...SECTIONS.map((section) => section(user))));

@@ -1,0 +1,136 @@
+//! Replaying the log into a read-model schema fast: one query streams the events (decoded by a
+//! reader task while the previous batch is written, so PostgreSQL and the decoding overlap), and
+//! large batches go through the same rules as the live projector (`pending::apply_batch`). At most
+//! a few batches are in memory at once, whatever the size of the log.
+
+use std::time::{Duration, Instant};
+
+use facewatch_store::{stream_range, FeedError, RecordedEvent};
+use futures::StreamExt;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use crate::pending::apply_batch;
+use crate::projector::ProjectionError;
+use crate::replay::TABLES;
+use crate::schema::{checked_schema, use_schema};
+
+/// Events applied per transaction.
+const BATCH: usize = 5_000;
+/// Decoded batches waiting for the writer.
+const READ_AHEAD: usize = 2;
+
+/// Where a replay is: shown as a progress bar (CLI) or on the Audit page.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Progress {
+    /// The position the replay started after.
+    pub from: i64,
+    /// The position reached.
+    pub position: i64,
+    /// The position it runs to.
+    pub target: i64,
+    /// Events applied so far.
+    pub events: i64,
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Applies every event after `schema`'s checkpoint up to position `until`; returns the events
+/// applied. `progress` is called after every batch.
+pub async fn replay_into(
+    pool: &PgPool,
+    schema: &str,
+    until: i64,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<i64, ProjectionError> {
+    let schema = checked_schema(schema)?;
+    let started = Instant::now();
+    let from: i64 = sqlx::query_scalar(&format!("SELECT last_seq FROM {schema}.checkpoint"))
+        .fetch_one(pool)
+        .await?;
+    let (batches, mut ready) = mpsc::channel(READ_AHEAD);
+    let reader = tokio::spawn(read_batches(pool.clone(), from, until, batches));
+    let mut report = Progress {
+        from,
+        position: from,
+        target: until,
+        events: 0,
+        elapsed: Duration::ZERO,
+    };
+    progress(report);
+    let mut changes = Vec::new();
+    while let Some(batch) = ready.recv().await {
+        let batch: Vec<RecordedEvent> = batch?;
+        let Some(newest) = batch.last().map(|e| e.seq) else {
+            continue;
+        };
+        let mut tx = pool.begin().await?;
+        use_schema(&mut tx, schema).await?;
+        // A replay can be redone: no need to wait for the disk at every batch.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        apply_batch(&mut tx, &batch, &mut changes).await?;
+        changes.clear();
+        sqlx::query("UPDATE checkpoint SET last_seq = $1")
+            .bind(newest)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        report.position = newest;
+        report.events += batch.len() as i64;
+        report.elapsed = started.elapsed();
+        progress(report);
+    }
+    // The reader ends on its own once everything was sent (or on its first error, sent above).
+    let _ = reader.await;
+    Ok(report.events)
+}
+
+async fn read_batches(
+    pool: PgPool,
+    after: i64,
+    until: i64,
+    batches: mpsc::Sender<Result<Vec<RecordedEvent>, FeedError>>,
+) {
+    let mut events = stream_range(&pool, after, until);
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(event) => {
+                batch.push(event);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if batches.send(Ok(full)).await.is_err() {
+                        return; // The writer gave up.
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = batches.send(Err(e)).await;
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.send(Ok(batch)).await;
+    }
+}
+
+/// Makes a freshly installed scratch schema cheap to fill: its tables are not WAL-logged (an
+/// audit copy is rebuilt, not recovered, after a crash; PostgreSQL empties unlogged tables then,
+/// which the audit notices as a missing checkpoint).
+pub async fn make_scratch(pool: &PgPool, schema: &str) -> Result<(), sqlx::Error> {
+    let schema = checked_schema(schema)?;
+    for table in TABLES.iter().chain(&["checkpoint"]) {
+        sqlx::query(&format!("ALTER TABLE {schema}.{table} SET UNLOGGED"))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
