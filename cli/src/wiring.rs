@@ -31,6 +31,7 @@ impl CameraMonitor for Cameras {
         Some(CameraStatus {
             state: state.into(),
             fps: health.fps.into(),
+            dropped_frames: health.dropped_frames,
             last_frame_at: health.last_frame_at,
             online_since: health.online_since,
             uptime_sec: health

@@ -13,13 +13,16 @@ use crate::engine::{lock, FaceEngine};
 use crate::frame::AnalysedFrame;
 use crate::gallery::Gallery;
 use crate::geometry::{align_face, BBox};
+use crate::motion::MotionGate;
 use crate::pipeline::{FaceLabel, FaceOverlay, Recognition, UnknownFace};
+use crate::pool::FrameJob;
 use crate::quality::QualityGate;
 use crate::sightings::{face_snapshot, SightingClock};
+use crate::stream::FpsMeter;
 use crate::track::{TrackEvent, Tracker, Vote};
 use crate::video::CameraHealth;
 
-/// The per-camera analysis state, owned by the camera thread.
+/// The per-camera analysis state; the inference workers run it one frame at a time.
 pub(crate) struct Analyzer {
     pub(crate) camera_id: String,
     pub(crate) engine: Arc<FaceEngine>,
@@ -36,10 +39,36 @@ pub(crate) struct Analyzer {
     pub(crate) health: Arc<watch::Sender<CameraHealth>>,
     pub(crate) latest: Arc<Mutex<Option<AnalysedFrame>>>,
     pub(crate) ticks: watch::Sender<u64>,
+    pub(crate) motion: MotionGate,
+    pub(crate) fps: FpsMeter,
+}
+
+impl FrameJob for Analyzer {
+    fn process(&mut self, frame: RgbImage, at: DateTime<Utc>) {
+        let _span = tracing::debug_span!("analyse", camera = %self.camera_id).entered();
+        let detect = self
+            .motion
+            .decide(&frame, at, !self.tracker.tracks().is_empty())
+            .runs_detector();
+        if detect {
+            self.analyse(frame, at);
+        } else {
+            // Nothing moved and nobody is tracked: the frame is still shown, without faces.
+            self.publish(frame, Vec::new(), at);
+        }
+        let fps = self.fps.tick();
+        self.health.send_modify(|h| {
+            h.analysed_frames += 1;
+            h.detector_skips += u64::from(!detect);
+            if let Some(fps) = fps {
+                h.fps = fps;
+            }
+        });
+    }
 }
 
 impl Analyzer {
-    pub(crate) fn process(&mut self, frame: RgbImage, at: DateTime<Utc>) {
+    fn analyse(&mut self, frame: RgbImage, at: DateTime<Utc>) {
         let faces = self.engine.detect(&frame).unwrap_or_else(|e| {
             tracing::warn!(camera = %self.camera_id, error = %e, "face detection failed");
             Vec::new()
@@ -60,10 +89,15 @@ impl Analyzer {
             })
             .collect::<Vec<_>>();
         self.report_still_in_view(&overlays, at);
+        self.publish(frame, overlays, at);
+    }
+
+    /// Makes `frame` the camera's newest analysed frame.
+    fn publish(&mut self, frame: RgbImage, faces: Vec<FaceOverlay>, at: DateTime<Utc>) {
         let seq = *self.ticks.borrow() + 1;
         *lock(&self.latest) = Some(AnalysedFrame {
             image: Arc::new(frame),
-            faces: overlays,
+            faces,
             captured_at: at,
             analysed_at: Utc::now(),
             seq,

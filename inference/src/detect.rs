@@ -10,14 +10,12 @@
 //! - `fr_landmark.onnx`: input `[1, 1, 64, 64]` gray / 256 of the square face
 //!   crop; output `[1, 136]`, 68 `(x, y)` pairs normalised to the crop.
 
-use std::sync::Mutex;
-
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::engine::{lock, EngineError};
+use crate::engine::EngineError;
 use crate::geometry::{BBox, Point};
 
 /// A face found in a frame.
@@ -126,57 +124,60 @@ pub fn five_from_68(pts: &[Point]) -> [Point; 5] {
     ]
 }
 
-/// The detector and landmark models.
+/// Detection settings; the models are passed in per call (each inference worker has its own).
 pub(crate) struct Detector {
-    detector: Mutex<Session>,
-    landmarker: Mutex<Session>,
     input_size: [u32; 2],
     score_threshold: f32,
     nms_iou_threshold: f32,
 }
 
 impl Detector {
-    pub(crate) fn new(
-        detector: Session,
-        landmarker: Session,
-        input_size: [u32; 2],
-        score_threshold: f32,
-        nms_iou_threshold: f32,
-    ) -> Result<Self, EngineError> {
-        crate::engine::check_input_shape(
-            &detector,
-            "fr_detect.onnx",
-            &[1, 3, input_size[1] as i64, input_size[0] as i64],
-        )?;
-        crate::engine::check_input_shape(&landmarker, "fr_landmark.onnx", &[1, 1, 64, 64])?;
-        Ok(Self {
-            detector: Mutex::new(detector),
-            landmarker: Mutex::new(landmarker),
+    pub(crate) fn new(input_size: [u32; 2], score_threshold: f32, nms_iou_threshold: f32) -> Self {
+        Self {
             input_size,
             score_threshold,
             nms_iou_threshold,
-        })
+        }
+    }
+
+    /// Fails unless the two models take the inputs this detector feeds them.
+    pub(crate) fn check(
+        &self,
+        detector: &Session,
+        landmarker: &Session,
+    ) -> Result<(), EngineError> {
+        let [w, h] = self.input_size;
+        crate::engine::check_input_shape(detector, "fr_detect.onnx", &[1, 3, h as i64, w as i64])?;
+        crate::engine::check_input_shape(landmarker, "fr_landmark.onnx", &[1, 1, 64, 64])
     }
 
     /// All faces in `frame`, best score first.
-    pub(crate) fn detect(&self, frame: &RgbImage) -> Result<Vec<DetectedFace>, EngineError> {
-        let boxes = self.boxes(frame)?;
+    pub(crate) fn detect(
+        &self,
+        detector: &mut Session,
+        landmarker: &mut Session,
+        frame: &RgbImage,
+    ) -> Result<Vec<DetectedFace>, EngineError> {
+        let boxes = self.boxes(detector, frame)?;
         boxes
             .into_iter()
             .map(|(bbox, score)| {
                 Ok(DetectedFace {
                     bbox,
                     score,
-                    landmarks: self.landmarks(frame, &bbox)?,
+                    landmarks: landmarks(landmarker, frame, &bbox)?,
                 })
             })
             .collect()
     }
 
-    fn boxes(&self, frame: &RgbImage) -> Result<Vec<(BBox, f32)>, EngineError> {
+    fn boxes(
+        &self,
+        session: &mut Session,
+        frame: &RgbImage,
+    ) -> Result<Vec<(BBox, f32)>, EngineError> {
         let [w, h] = self.input_size;
         let (input, lb) = letterbox(frame, w, h);
-        let mut session = lock(&self.detector);
         let outputs = session.run(ort::inputs![TensorRef::from_array_view((
             [1usize, 3, h as usize, w as usize],
             &input[..]
@@ -210,38 +211,42 @@ impl Detector {
             .collect();
         Ok(nms(candidates, self.nms_iou_threshold))
     }
+}
 
-    fn landmarks(&self, frame: &RgbImage, bbox: &BBox) -> Result<[Point; 5], EngineError> {
-        let crop = landmark_crop(bbox, frame.width(), frame.height());
-        let (x, y) = (crop.x1.floor() as u32, crop.y1.floor() as u32);
-        let side = (crop.width().round() as u32)
-            .min(frame.width() - x)
-            .min(frame.height() - y)
-            .max(1);
-        let patch = imageops::crop_imm(frame, x, y, side, side).to_image();
-        let small = imageops::resize(&patch, 64, 64, FilterType::Triangle);
-        let input: Vec<f32> = crate::quality::to_luma(&small)
-            .into_iter()
-            .map(|v| v / 256.0)
-            .collect();
-        let mut session = lock(&self.landmarker);
-        let outputs = session.run(ort::inputs![TensorRef::from_array_view((
-            [1usize, 1, 64, 64],
-            &input[..]
-        ))?])?;
-        let (_, raw) = outputs[0].try_extract_tensor::<f32>()?;
-        if raw.len() != 136 {
-            return Err(EngineError::ModelOutput(format!(
-                "fr_landmark.onnx gave {} values, expected 136",
-                raw.len()
-            )));
-        }
-        let pts: Vec<Point> = raw
-            .chunks_exact(2)
-            .map(|p| [x as f32 + p[0] * side as f32, y as f32 + p[1] * side as f32])
-            .collect();
-        Ok(five_from_68(&pts))
+/// The 5 alignment points of the face in `bbox`, from the landmark model.
+fn landmarks(
+    session: &mut Session,
+    frame: &RgbImage,
+    bbox: &BBox,
+) -> Result<[Point; 5], EngineError> {
+    let crop = landmark_crop(bbox, frame.width(), frame.height());
+    let (x, y) = (crop.x1.floor() as u32, crop.y1.floor() as u32);
+    let side = (crop.width().round() as u32)
+        .min(frame.width() - x)
+        .min(frame.height() - y)
+        .max(1);
+    let patch = imageops::crop_imm(frame, x, y, side, side).to_image();
+    let small = imageops::resize(&patch, 64, 64, FilterType::Triangle);
+    let input: Vec<f32> = crate::quality::to_luma(&small)
+        .into_iter()
+        .map(|v| v / 256.0)
+        .collect();
+    let outputs = session.run(ort::inputs![TensorRef::from_array_view((
+        [1usize, 1, 64, 64],
+        &input[..]
+    ))?])?;
+    let (_, raw) = outputs[0].try_extract_tensor::<f32>()?;
+    if raw.len() != 136 {
+        return Err(EngineError::ModelOutput(format!(
+            "fr_landmark.onnx gave {} values, expected 136",
+            raw.len()
+        )));
     }
+    let pts: Vec<Point> = raw
+        .chunks_exact(2)
+        .map(|p| [x as f32 + p[0] * side as f32, y as f32 + p[1] * side as f32])
+        .collect();
+    Ok(five_from_68(&pts))
 }
 
 #[cfg(test)]

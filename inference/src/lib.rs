@@ -35,8 +35,12 @@ pub mod engine;
 pub mod frame;
 pub mod gallery;
 pub mod geometry;
+pub mod motion;
 pub mod pipeline;
+pub mod pool;
 pub mod quality;
+#[cfg(feature = "rtsp-server")]
+pub mod rtsp_server;
 pub mod sightings;
 pub mod stream;
 pub mod synthetic;
@@ -52,5 +56,6 @@ pub use pipeline::{
     AnalysedFrame, CameraPipeline, FaceLabel, FaceOverlay, FrameFeed, PipelineError, Recognition,
     UnknownFace,
 };
+pub use pool::InferencePool;
 pub use quality::{QualityGate, QualityIssue};
 pub use video::{CameraHealth, StreamState, VideoError};

@@ -1,12 +1,16 @@
 //! Decoding a camera with GStreamer, one pipeline per camera:
 //!
 //! ```text
-//! uridecodebin uri=… (rtspsrc for rtsp://: protocols, latency, tcp-timeout)
+//! uridecodebin uri=… (rtspsrc for rtsp://: protocols, latency, tcp-timeout;
+//!                     libav decoders get max-threads=<decoder_threads>)
 //!   ! videorate drop-only=true max-rate=<fps_target>
-//!   ! videoscale ! videoconvert
+//!   ! videoconvertscale            (one pass; videoscale ! videoconvert where missing)
 //!   ! video/x-raw,format=RGB,width<=stream_max_width (aspect kept)
 //!   ! appsink max-buffers=1 drop=true   (newest frame wins, no queue)
 //! ```
+//!
+//! Frames beyond `fps_target` are dropped right after decoding, before any scaling or colour
+//! conversion, and the remaining ones are scaled and converted once, in the decoder's format.
 //!
 //! [`supervise`] (in `crate::stream`, re-exported here) keeps a stream open: it reconnects a failed, stalled or
 //! ended stream with exponential backoff and publishes [`CameraHealth`]; a
@@ -88,8 +92,11 @@ impl VideoSource {
         let rate = make("videorate")?;
         rate.set_property("drop-only", true);
         rate.set_property("max-rate", cfg.fps_target as i32);
-        let scale = make("videoscale")?;
-        let convert = make("videoconvert")?;
+        // One element that scales and converts in one pass when GStreamer has it (1.22+).
+        let converters = match gst::ElementFactory::make("videoconvertscale").build() {
+            Ok(both) => vec![both],
+            Err(_) => vec![make("videoscale")?, make("videoconvert")?],
+        };
         let filter = make("capsfilter")?;
         filter.set_property(
             "caps",
@@ -104,18 +111,26 @@ impl VideoSource {
             .build();
 
         let pipeline = gst::Pipeline::new();
+        let chain: Vec<&gst::Element> = std::iter::once(&rate)
+            .chain(&converters)
+            .chain([&filter, appsink.upcast_ref()])
+            .collect();
         pipeline
-            .add_many([
-                &decode,
-                &rate,
-                &scale,
-                &convert,
-                &filter,
-                appsink.upcast_ref(),
-            ])
+            .add(&decode)
+            .and_then(|()| pipeline.add_many(chain.iter().copied()))
             .map_err(|e| build_error(e.to_string()))?;
-        gst::Element::link_many([&rate, &scale, &convert, &filter, appsink.upcast_ref()])
-            .map_err(|e| build_error(e.to_string()))?;
+        gst::Element::link_many(chain.iter().copied()).map_err(|e| build_error(e.to_string()))?;
+        // libav decoders start one thread per core each; with many cameras that is many threads
+        // competing with the inference workers for the same cores.
+        let decoder_threads = cfg.decoder_threads as i32;
+        pipeline.connect_deep_element_added(move |_, _, element| {
+            let is_libav = element
+                .factory()
+                .is_some_and(|f| f.name().starts_with("avdec_"));
+            if is_libav && element.has_property("max-threads") {
+                element.set_property("max-threads", decoder_threads);
+            }
+        });
 
         let (protocols, latency, tcp_timeout_us) = (
             cfg.rtsp_protocol.as_gst_flags(),
