@@ -146,7 +146,14 @@ impl EncodedClip {
         let gap = Duration::from_secs(1) / self.fps;
         let mut due = Instant::now();
         for unit in self.units.iter().cycle() {
-            if src.push_buffer(unit.clone()).is_err() {
+            // A shallow copy (the data is shared) stamped afresh by the live appsrc.
+            let mut buffer = unit.copy();
+            {
+                let b = buffer.make_mut();
+                b.set_pts(gst::ClockTime::NONE);
+                b.set_dts(gst::ClockTime::NONE);
+            }
+            if src.push_buffer(buffer).is_err() {
                 return;
             }
             due += gap;
