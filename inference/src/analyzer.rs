@@ -13,7 +13,8 @@ use crate::engine::{lock, FaceEngine};
 use crate::frame::AnalysedFrame;
 use crate::gallery::Gallery;
 use crate::geometry::{align_face, BBox};
-use crate::motion::MotionGate;
+use crate::keyframes::KeyFrameGate;
+use crate::motion::{Decision, MotionGate};
 use crate::pipeline::{FaceLabel, FaceOverlay, Recognition, UnknownFace};
 use crate::pool::FrameJob;
 use crate::quality::QualityGate;
@@ -40,26 +41,35 @@ pub(crate) struct Analyzer {
     pub(crate) latest: Arc<Mutex<Option<AnalysedFrame>>>,
     pub(crate) ticks: watch::Sender<u64>,
     pub(crate) motion: MotionGate,
+    /// Asks the decoder for key frames only while idle (see [`crate::keyframes`]).
+    pub(crate) key_frames: Arc<KeyFrameGate>,
+    pub(crate) idle_key_frames_only: bool,
     pub(crate) fps: FpsMeter,
 }
 
 impl FrameJob for Analyzer {
     fn process(&mut self, frame: RgbImage, at: DateTime<Utc>) {
         let _span = tracing::debug_span!("analyse", camera = %self.camera_id).entered();
-        let detect = self
+        let decision = self
             .motion
-            .decide(&frame, at, !self.tracker.tracks().is_empty())
-            .runs_detector();
+            .decide(&frame, at, !self.tracker.tracks().is_empty());
+        let detect = decision.runs_detector();
         if detect {
             self.analyse(frame, at);
         } else {
             // Nothing moved and nobody is tracked: the frame is still shown, without faces.
             self.publish(frame, Vec::new(), at);
         }
+        // Idle: nothing moved (a refresh found nobody either) and no face is followed.
+        let idle = matches!(decision, Decision::Still | Decision::Refresh)
+            && self.tracker.tracks().is_empty();
+        self.key_frames.request(self.idle_key_frames_only && idle);
+        let undecoded = self.key_frames.skipped();
         let fps = self.fps.tick();
         self.health.send_modify(|h| {
             h.analysed_frames += 1;
             h.detector_skips += u64::from(!detect);
+            h.undecoded_frames = undecoded;
             if let Some(fps) = fps {
                 h.fps = fps;
             }

@@ -77,6 +77,9 @@ pub struct InferenceConfig {
     pub motion_min_area: f32,
     /// With motion gating, the detector still runs at least this often (milliseconds).
     pub motion_refresh_ms: u64,
+    /// With motion gating, decode only key frames while the scene is still and no face is
+    /// tracked (see [`crate::keyframes`]): motion is then noticed up to one GOP late.
+    pub idle_key_frames_only: bool,
     /// Quality (1-100) of the JPEG snapshots and preview frames.
     pub jpeg_quality: u8,
     /// Transport for RTSP cameras.
@@ -140,6 +143,7 @@ impl Default for InferenceConfig {
             motion_threshold: 12,
             motion_min_area: 0.002,
             motion_refresh_ms: 2_000,
+            idle_key_frames_only: true,
             jpeg_quality: 80,
             rtsp_protocol: RtspProtocol::Tcp,
             gst_latency_ms: 200,

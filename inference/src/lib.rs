@@ -35,6 +35,7 @@ pub mod engine;
 pub mod frame;
 pub mod gallery;
 pub mod geometry;
+pub mod keyframes;
 pub mod motion;
 pub mod pipeline;
 pub mod pool;

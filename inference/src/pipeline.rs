@@ -20,6 +20,7 @@ use crate::engine::{lock, FaceEngine};
 pub use crate::frame::{draw_box, encode_jpeg, AnalysedFrame, FrameFeed};
 use crate::gallery::Gallery;
 use crate::geometry::BBox;
+use crate::keyframes::KeyFrameGate;
 use crate::motion::MotionGate;
 use crate::quality::QualityGate;
 use crate::sightings::SightingClock;
@@ -133,6 +134,7 @@ impl CameraPipeline {
         let (ticks_tx, ticks) = watch::channel(0u64);
         let stop = Arc::new(StopSignal::default());
 
+        let key_frames = Arc::new(KeyFrameGate::default());
         let analyzer = Analyzer {
             camera_id: camera_id.clone(),
             gate: QualityGate::from_config(&cfg),
@@ -149,6 +151,8 @@ impl CameraPipeline {
             latest: latest.clone(),
             ticks: ticks_tx,
             motion: MotionGate::from_config(&cfg),
+            key_frames: key_frames.clone(),
+            idle_key_frames_only: cfg.motion_gating && cfg.idle_key_frames_only,
             fps: FpsMeter::new(),
         };
         let uri = source_uri.to_string();
@@ -160,12 +164,19 @@ impl CameraPipeline {
             .name(format!("camera-{camera_id}"))
             .spawn(move || {
                 let _entered = span.enter();
-                video::supervise(&uri, &cfg, &thread_stop, &health_tx, |frame, at| {
-                    let dropped = slot.submit(frame, at);
-                    if dropped > 0 {
-                        health_tx.send_modify(|h| h.dropped_frames += dropped);
-                    }
-                });
+                video::supervise(
+                    &uri,
+                    &cfg,
+                    &key_frames,
+                    &thread_stop,
+                    &health_tx,
+                    |frame, at| {
+                        let dropped = slot.submit(frame, at);
+                        if dropped > 0 {
+                            health_tx.send_modify(|h| h.dropped_frames += dropped);
+                        }
+                    },
+                );
                 // Nothing is analysed after this, so the stopped camera's fps stays 0.
                 slot.close();
                 health_tx.send_modify(|h| h.fps = 0.0);

@@ -2,7 +2,7 @@
 //! reconnects a failed, stalled or ended stream with exponential backoff (a file that ends is
 //! played again at once) and publishes [`CameraHealth`].
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -10,6 +10,7 @@ use image::RgbImage;
 use tokio::sync::watch;
 
 use crate::config::InferenceConfig;
+use crate::keyframes::KeyFrameGate;
 use crate::video::{VideoError, VideoSource};
 use facewatch_domain::redact::redact_url;
 
@@ -55,6 +56,9 @@ pub struct CameraHealth {
     pub dropped_frames: u64,
     /// Analysed frames on which the face detector did not run (motion gating: nothing moved).
     pub detector_skips: u64,
+    /// Encoded frames not decoded at all: the camera was idle and only key frames were decoded
+    /// (`idle_key_frames_only`).
+    pub undecoded_frames: u64,
 }
 
 impl Default for CameraHealth {
@@ -72,6 +76,7 @@ impl Default for CameraHealth {
             analysed_frames: 0,
             dropped_frames: 0,
             detector_skips: 0,
+            undecoded_frames: 0,
         }
     }
 }
@@ -135,10 +140,12 @@ impl FpsMeter {
 /// `on_frame` (which queues it for the inference workers; they measure the analysed fps), and on failure, stall or end of stream marks the camera
 /// offline and reconnects after an exponential backoff
 /// (`reconnect_initial_ms` doubling up to `reconnect_max_ms`, reset by the
-/// first frame of a connection).
+/// first frame of a connection). `key_frames` is the camera's idle decoding request (see
+/// [`crate::keyframes`]).
 pub fn supervise(
     uri: &str,
     cfg: &InferenceConfig,
+    key_frames: &Arc<KeyFrameGate>,
     stop: &StopSignal,
     health: &watch::Sender<CameraHealth>,
     mut on_frame: impl FnMut(RgbImage, DateTime<Utc>),
@@ -167,7 +174,7 @@ pub fn supervise(
         }
         attempts += 1;
         replay = false;
-        let error = match VideoSource::open(uri, cfg) {
+        let error = match VideoSource::open(uri, cfg, key_frames) {
             Err(e) => e,
             Ok(source) => {
                 let mut last_frame = Instant::now();

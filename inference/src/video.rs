@@ -9,6 +9,9 @@
 //!   ! appsink max-buffers=1 drop=true   (newest frame wins, no queue)
 //! ```
 //!
+//! While the camera is idle, a probe in front of the decoder lets only key frames through
+//! ([`crate::keyframes`]).
+//!
 //! Frames beyond `fps_target` are dropped right after decoding, before any scaling or colour
 //! conversion, and the remaining ones are scaled and converted once, in the decoder's format.
 //!
@@ -17,6 +20,7 @@
 //! file (file://) that reaches its end is played again at once (it stays online).
 //! Credentials in URLs never reach logs or errors ([`redact_url`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use gstreamer as gst;
@@ -27,6 +31,7 @@ use gstreamer_video::prelude::*;
 use image::RgbImage;
 
 use crate::config::InferenceConfig;
+use crate::keyframes::KeyFrameGate;
 pub use crate::stream::{supervise, CameraHealth, StopSignal, StreamState};
 use facewatch_domain::redact::redact_url;
 
@@ -72,8 +77,13 @@ pub struct VideoSource {
 impl VideoSource {
     /// Builds the pipeline for `uri` (any URI uridecodebin can play: rtsp://,
     /// file://, http://) and starts it. Connection errors arrive later, from
-    /// [`VideoSource::next_frame`].
-    pub fn open(uri: &str, cfg: &InferenceConfig) -> Result<Self, VideoError> {
+    /// [`VideoSource::next_frame`]. The video decoder drops delta frames while `key_frames` asks
+    /// for key frames only (with `idle_key_frames_only` and `motion_gating` on).
+    pub fn open(
+        uri: &str,
+        cfg: &InferenceConfig,
+        key_frames: &Arc<KeyFrameGate>,
+    ) -> Result<Self, VideoError> {
         init_gstreamer()?;
         let redacted = redact_url(uri);
         let build_error = |reason: String| VideoError::Build {
@@ -123,12 +133,21 @@ impl VideoSource {
         // libav decoders start one thread per core each; with many cameras that is many threads
         // competing with the inference workers for the same cores.
         let decoder_threads = cfg.decoder_threads as i32;
+        let key_frames =
+            (cfg.motion_gating && cfg.idle_key_frames_only).then(|| key_frames.clone());
+        let max_key_interval = Duration::from_millis(cfg.stall_timeout_ms / 2);
         pipeline.connect_deep_element_added(move |_, _, element| {
-            let is_libav = element
-                .factory()
-                .is_some_and(|f| f.name().starts_with("avdec_"));
-            if is_libav && element.has_property("max-threads") {
+            let Some(factory) = element.factory() else {
+                return;
+            };
+            if factory.name().starts_with("avdec_") && element.has_property("max-threads") {
                 element.set_property("max-threads", decoder_threads);
+            }
+            let klass = factory.metadata("klass").unwrap_or_default();
+            if klass.contains("Decoder") && klass.contains("Video") {
+                if let Some(gate) = &key_frames {
+                    gate.install(element, max_key_interval);
+                }
             }
         });
 

@@ -1,5 +1,6 @@
 //! Sharing the CPU between cameras, end to end on real video and models: motion gating keeps the
-//! detector off a still, empty scene and still finds the face that walks in; one inference worker
+//! detector off a still, empty scene and still finds the face that walks in; an idle RTSP camera
+//! decodes only its key frames and still recognises the face that walks in; one inference worker
 //! serves several cameras evenly.
 
 mod common;
@@ -8,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use common::{config, engine, init_tracing, photo};
+use facewatch_inference::rtsp_server::{Codec, EncodedClip, Mount, RtspServer};
 use facewatch_inference::synthetic::{self, frames_of};
 use facewatch_inference::{
     enrol_photo, CameraHealth, CameraPipeline, FaceEngine, Gallery, InferenceConfig, StreamState,
@@ -59,6 +61,8 @@ fn motion_gating_skips_a_still_empty_scene_and_detects_the_face_that_appears() {
     let cfg = InferenceConfig {
         fps_target: synthetic::FPS,
         motion_refresh_ms: 60_000,
+        // Every frame decoded: this test counts detector runs per analysed frame.
+        idle_key_frames_only: false,
         ..config()
     };
     let mut camera = CameraPipeline::spawn(
@@ -104,6 +108,53 @@ fn motion_gating_skips_a_still_empty_scene_and_detects_the_face_that_appears() {
         h.analysed_frames - h.detector_skips > detector_runs,
         "{h:?}"
     );
+    camera.stop();
+}
+
+#[test]
+fn an_idle_rtsp_camera_decodes_only_key_frames_and_still_recognises_the_face_that_appears() {
+    init_tracing();
+    let obama = synthetic::head_shot(&engine(), &photo("obama2.jpg"), 120.0).unwrap();
+    // Looped by the server: 4 s of an empty corridor, then 3 s with a face; a key frame a second.
+    let mut frames = frames_of(&[], 4);
+    frames.extend(frames_of(&[obama], 3));
+    let clip = EncodedClip::encode(&frames, synthetic::FPS, Codec::H264, 1500).unwrap();
+    let server = RtspServer::start(0, vec![("/door".into(), Mount::Clip(Arc::new(clip)))]).unwrap();
+    let cfg = InferenceConfig {
+        fps_target: synthetic::FPS,
+        ..config()
+    };
+    assert!(cfg.idle_key_frames_only, "on by default");
+    let uri = format!("rtsp://127.0.0.1:{}/door", server.port());
+    let mut camera =
+        CameraPipeline::spawn("door", &uri, cfg, engine(), gallery_of_obama()).unwrap();
+    let mut recognitions = camera.take_recognitions().unwrap();
+
+    // The empty corridor: after the first key frames, the 9 delta frames of each second are
+    // dropped before the decoder (the counter moves with each analysed key frame).
+    let idle = wait_for(
+        &camera,
+        Duration::from_secs(60),
+        "two idle seconds without decoding",
+        |h| h.undecoded_frames >= 18,
+    );
+    // Most frames that arrived were never decoded (every frame would be analysed at 10 fps).
+    assert!(idle.undecoded_frames > idle.analysed_frames, "{idle:?}");
+
+    // The face that walks in shows on a key frame; decoding resumes in full and it is recognised.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let recognised = loop {
+        if let Ok(r) = recognitions.try_recv() {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "face never recognised: {:?}",
+            *camera.health().borrow()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(recognised.employee_id, "emp-obama");
     camera.stop();
 }
 
