@@ -10,13 +10,13 @@
 //! - `fr_landmark.onnx`: input `[1, 1, 64, 64]` gray / 256 of the square face
 //!   crop; output `[1, 136]`, 68 `(x, y)` pairs normalised to the crop.
 
-use image::imageops::{self, FilterType};
 use image::RgbImage;
 use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::engine::EngineError;
 use crate::geometry::{BBox, Point};
+use crate::resample::{resize_region, Region};
 
 /// A face found in a frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,16 +56,22 @@ pub fn letterbox(frame: &RgbImage, width: u32, height: u32) -> (Vec<f32>, Letter
     let scale = (width as f32 / frame.width() as f32).min(height as f32 / frame.height() as f32);
     let sw = ((frame.width() as f32 * scale).round() as u32).clamp(1, width);
     let sh = ((frame.height() as f32 * scale).round() as u32).clamp(1, height);
-    let scaled = imageops::resize(frame, sw, sh, FilterType::Triangle);
     let (pad_x, pad_y) = ((width - sw) / 2, (height - sh) / 2);
     let plane = (width * height) as usize;
     let mut data = vec![0.0f32; 3 * plane];
-    for (x, y, p) in scaled.enumerate_pixels() {
+    // Scaled straight into the tensor, in one pass (see crate::resample).
+    let whole = Region {
+        x: 0,
+        y: 0,
+        width: frame.width(),
+        height: frame.height(),
+    };
+    resize_region(frame, whole, sw, sh, |x, y, rgb| {
         let i = ((y + pad_y) * width + x + pad_x) as usize;
-        for c in 0..3 {
-            data[c * plane + i] = (p.0[c] as f32 - 127.0) / 128.0;
+        for (c, v) in rgb.into_iter().enumerate() {
+            data[c * plane + i] = (v - 127.0) / 128.0;
         }
-    }
+    });
     let lb = Letterbox {
         scale,
         pad_x: pad_x as f32,
@@ -225,12 +231,17 @@ fn landmarks(
         .min(frame.width() - x)
         .min(frame.height() - y)
         .max(1);
-    let patch = imageops::crop_imm(frame, x, y, side, side).to_image();
-    let small = imageops::resize(&patch, 64, 64, FilterType::Triangle);
-    let input: Vec<f32> = crate::quality::to_luma(&small)
-        .into_iter()
-        .map(|v| v / 256.0)
-        .collect();
+    let crop = Region {
+        x,
+        y,
+        width: side,
+        height: side,
+    };
+    // Grey as crate::quality::to_luma computes it, / 256.
+    let mut input = Vec::with_capacity(64 * 64);
+    resize_region(frame, crop, 64, 64, |_, _, [r, g, b]| {
+        input.push((0.299 * r + 0.587 * g + 0.114 * b) / 256.0);
+    });
     let outputs = session.run(ort::inputs![TensorRef::from_array_view((
         [1usize, 1, 64, 64],
         &input[..]

@@ -69,7 +69,10 @@ impl KeyFrameGate {
                 gst::PadProbeReturn::Ok
             } else {
                 gate.skipped.fetch_add(1, Ordering::Relaxed);
-                gst::PadProbeReturn::Drop
+                // Released here: answering `Drop` makes GStreamer 1.22 log a CRITICAL (an unref
+                // of NULL) per dropped frame; taking the buffer and answering `Handled` does not.
+                info.data = None;
+                gst::PadProbeReturn::Handled
             }
         });
     }

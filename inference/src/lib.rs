@@ -40,6 +40,7 @@ pub mod motion;
 pub mod pipeline;
 pub mod pool;
 pub mod quality;
+pub mod resample;
 #[cfg(feature = "rtsp-server")]
 pub mod rtsp_server;
 pub mod sightings;

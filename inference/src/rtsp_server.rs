@@ -39,13 +39,14 @@ pub enum Codec {
 
 impl Codec {
     fn encoder(self, bitrate_kbps: u32, key_interval: u32) -> String {
-        // zerolatency: no B-frames, like IP cameras.
+        // Like IP cameras: no B-frames (zerolatency) and a fixed GOP (no extra key frames at
+        // scene cuts, which sensor noise would trigger several times a second).
         match self {
             Codec::H264 => format!(
-                "x264enc speed-preset=veryfast tune=zerolatency bitrate={bitrate_kbps} key-int-max={key_interval} ! h264parse"
+                "x264enc speed-preset=veryfast tune=zerolatency bitrate={bitrate_kbps} key-int-max={key_interval} option-string=scenecut=0 ! h264parse"
             ),
             Codec::H265 => format!(
-                "x265enc speed-preset=veryfast tune=zerolatency bitrate={bitrate_kbps} key-int-max={key_interval} ! h265parse"
+                "x265enc speed-preset=veryfast tune=zerolatency bitrate={bitrate_kbps} key-int-max={key_interval} option-string=scenecut=0 ! h265parse"
             ),
         }
     }

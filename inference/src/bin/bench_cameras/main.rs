@@ -12,7 +12,8 @@
 //!
 //! Under `taskset` the RTSP server runs on the other CPUs. Options: `--cameras N`, `--codec
 //! h264|h265`, `--height 720|1080`, `--faces 0|1|2`, `--recognition once-per-track|every-frame`,
-//! `--motion on|off`, `--seconds S` (measured), `--warmup S`, `--models DIR`, `--header`.
+//! `--motion on|detector-only|off` (detector-only: every frame decoded, `idle_key_frames_only =
+//! false`), `--seconds S` (measured), `--warmup S`, `--models DIR`, `--header`.
 
 mod process;
 mod scene;
@@ -39,6 +40,7 @@ struct Args {
     faces: usize,
     every_frame: bool,
     motion: bool,
+    idle_key_frames: bool,
     seconds: u64,
     warmup: u64,
     models: PathBuf,
@@ -54,6 +56,7 @@ fn parse_args() -> Result<Args, Error> {
         faces: 2,
         every_frame: false,
         motion: true,
+        idle_key_frames: true,
         seconds: 30,
         warmup: 8,
         models: PathBuf::from("models"),
@@ -85,7 +88,16 @@ fn parse_args() -> Result<Args, Error> {
                     }
                 }
             }
-            "--motion" => a.motion = value()? != "off",
+            "--motion" => {
+                (a.motion, a.idle_key_frames) = match value()?.as_str() {
+                    "on" => (true, true),
+                    "detector-only" => (true, false),
+                    "off" => (false, false),
+                    other => {
+                        return Err(format!("--motion {other}: on, detector-only or off").into())
+                    }
+                }
+            }
             "--seconds" => a.seconds = value()?.parse()?,
             "--warmup" => a.warmup = value()?.parse()?,
             "--models" => a.models = PathBuf::from(value()?),
@@ -201,6 +213,7 @@ fn config(args: &Args) -> InferenceConfig {
     let mut cfg = InferenceConfig {
         models_dir: args.models.clone(),
         motion_gating: args.motion,
+        idle_key_frames_only: args.idle_key_frames,
         ..InferenceConfig::default()
     };
     if args.every_frame {
@@ -299,7 +312,11 @@ fn measure(args: &Args, port: u16) -> Result<(), Error> {
         } else {
             "once per track"
         },
-        if args.motion { "on" } else { "off" },
+        match (args.motion, args.idle_key_frames) {
+            (false, _) => "off",
+            (true, false) => "detector only",
+            (true, true) => "on (key frames when idle)",
+        },
         min,
         max,
         dropped,
