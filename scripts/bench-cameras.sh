@@ -19,5 +19,7 @@ run --cameras 6 --codec h265 --height 720 --faces 2
 run --cameras 3 --codec h264 --height 1080 --faces 2
 run --cameras 3 --codec h265 --height 1080 --faces 2
 run --cameras 6 --codec h264 --height 720 --faces 0
+run --cameras 6 --codec h264 --height 720 --faces 0 --motion detector-only
 run --cameras 6 --codec h264 --height 720 --faces 0 --motion off
+run --cameras 6 --codec h265 --height 720 --faces 0
 run --cameras 8 --codec h264 --height 720 --faces 2

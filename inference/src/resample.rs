@@ -109,7 +109,13 @@ pub fn resize_region(
                 rgb[1] += column_mix[i + 1] * w;
                 rgb[2] += column_mix[i + 2] * w;
             }
-            put(ox, oy, rgb.map(|c| c.clamp(0.0, 255.0).round()));
+            // Rounded half up, as `f32::round` does for these non-negative values, without a libm
+            // call per channel.
+            put(
+                ox,
+                oy,
+                rgb.map(|c| (c.clamp(0.0, 255.0) + 0.5) as u32 as f32),
+            );
         }
     }
 }
