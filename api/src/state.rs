@@ -49,7 +49,11 @@ pub type LiveFrames = futures::stream::BoxStream<'static, LiveFrame>;
 pub struct CameraStatus {
     /// CONNECTING, ONLINE, OFFLINE or STOPPED.
     pub state: String,
+    /// Frames analysed per second (at most the camera's `fps_target`; lower when the inference
+    /// workers fall behind and every camera slows down evenly).
     pub fps: f64,
+    /// Frames dropped unanalysed because the inference workers were behind (since start).
+    pub dropped_frames: u64,
     pub last_frame_at: Option<DateTime<Utc>>,
     /// Since when the current connection delivers frames (null unless ONLINE).
     pub online_since: Option<DateTime<Utc>>,

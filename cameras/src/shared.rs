@@ -23,6 +23,9 @@ pub struct SharedHealth {
     /// CONNECTING, ONLINE, OFFLINE or STOPPED.
     pub state: String,
     pub fps: f64,
+    /// Frames the analysis could not keep up with (dropped, oldest first).
+    #[serde(default)]
+    pub dropped_frames: u64,
     pub last_frame_at: Option<DateTime<Utc>>,
     pub online_since: Option<DateTime<Utc>>,
     pub reconnects: u64,
@@ -44,6 +47,7 @@ impl From<&CameraHealth> for SharedHealth {
         Self {
             state: state.into(),
             fps: health.fps.into(),
+            dropped_frames: health.dropped_frames,
             last_frame_at: health.last_frame_at,
             online_since: health.online_since,
             reconnects: health.reconnects,

@@ -49,7 +49,13 @@ fn nvdec_falls_back_to_software_and_h265_decodes_on_the_cpu() {
     ));
     pipeline.set_state(gst::State::Null).unwrap();
 
-    let source = VideoSource::open(&file_uri(&path).unwrap(), &InferenceConfig::default()).unwrap();
+    let every_frame = std::sync::Arc::new(facewatch_inference::keyframes::KeyFrameGate::default());
+    let source = VideoSource::open(
+        &file_uri(&path).unwrap(),
+        &InferenceConfig::default(),
+        &every_frame,
+    )
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let frame = loop {
         if let Some(frame) = source.next_frame(Duration::from_millis(500)).unwrap() {

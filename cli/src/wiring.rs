@@ -46,6 +46,7 @@ impl CameraMonitor for ClusterCameras {
                 .map(|since| (Utc::now() - since).num_seconds().max(0)),
             state: health.state,
             fps: health.fps,
+            dropped_frames: health.dropped_frames,
             last_frame_at: health.last_frame_at,
             online_since: health.online_since,
             reconnects: health.reconnects,

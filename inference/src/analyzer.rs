@@ -13,13 +13,17 @@ use crate::engine::{lock, FaceEngine};
 use crate::frame::AnalysedFrame;
 use crate::gallery::Gallery;
 use crate::geometry::{align_face, BBox};
+use crate::keyframes::KeyFrameGate;
+use crate::motion::{Decision, MotionGate};
 use crate::pipeline::{FaceLabel, FaceOverlay, Recognition, UnknownFace};
+use crate::pool::FrameJob;
 use crate::quality::QualityGate;
 use crate::sightings::{face_snapshot, SightingClock};
+use crate::stream::FpsMeter;
 use crate::track::{TrackEvent, Tracker, Vote};
 use crate::video::CameraHealth;
 
-/// The per-camera analysis state, owned by the camera thread.
+/// The per-camera analysis state; the inference workers run it one frame at a time.
 pub(crate) struct Analyzer {
     pub(crate) camera_id: String,
     pub(crate) engine: Arc<FaceEngine>,
@@ -36,10 +40,45 @@ pub(crate) struct Analyzer {
     pub(crate) health: Arc<watch::Sender<CameraHealth>>,
     pub(crate) latest: Arc<Mutex<Option<AnalysedFrame>>>,
     pub(crate) ticks: watch::Sender<u64>,
+    pub(crate) motion: MotionGate,
+    /// Asks the decoder for key frames only while idle (see [`crate::keyframes`]).
+    pub(crate) key_frames: Arc<KeyFrameGate>,
+    pub(crate) idle_key_frames_only: bool,
+    pub(crate) fps: FpsMeter,
+}
+
+impl FrameJob for Analyzer {
+    fn process(&mut self, frame: RgbImage, at: DateTime<Utc>) {
+        let _span = tracing::debug_span!("analyse", camera = %self.camera_id).entered();
+        let decision = self
+            .motion
+            .decide(&frame, at, !self.tracker.tracks().is_empty());
+        let detect = decision.runs_detector();
+        if detect {
+            self.analyse(frame, at);
+        } else {
+            // Nothing moved and nobody is tracked: the frame is still shown, without faces.
+            self.publish(frame, Vec::new(), at);
+        }
+        // Idle: nothing moved (a refresh found nobody either) and no face is followed.
+        let idle = matches!(decision, Decision::Still | Decision::Refresh)
+            && self.tracker.tracks().is_empty();
+        self.key_frames.request(self.idle_key_frames_only && idle);
+        let undecoded = self.key_frames.skipped();
+        let fps = self.fps.tick();
+        self.health.send_modify(|h| {
+            h.analysed_frames += 1;
+            h.detector_skips += u64::from(!detect);
+            h.undecoded_frames = undecoded;
+            if let Some(fps) = fps {
+                h.fps = fps;
+            }
+        });
+    }
 }
 
 impl Analyzer {
-    pub(crate) fn process(&mut self, frame: RgbImage, at: DateTime<Utc>) {
+    fn analyse(&mut self, frame: RgbImage, at: DateTime<Utc>) {
         let faces = self.engine.detect(&frame).unwrap_or_else(|e| {
             tracing::warn!(camera = %self.camera_id, error = %e, "face detection failed");
             Vec::new()
@@ -60,10 +99,15 @@ impl Analyzer {
             })
             .collect::<Vec<_>>();
         self.report_still_in_view(&overlays, at);
+        self.publish(frame, overlays, at);
+    }
+
+    /// Makes `frame` the camera's newest analysed frame.
+    fn publish(&mut self, frame: RgbImage, faces: Vec<FaceOverlay>, at: DateTime<Utc>) {
         let seq = *self.ticks.borrow() + 1;
         *lock(&self.latest) = Some(AnalysedFrame {
             image: Arc::new(frame),
-            faces: overlays,
+            faces,
             captured_at: at,
             analysed_at: Utc::now(),
             seq,

@@ -53,13 +53,33 @@ pub struct InferenceConfig {
     pub onnxruntime_library: Option<PathBuf>,
     /// Execution providers in order of preference.
     pub providers: Vec<Provider>,
-    /// Threads ONNX Runtime uses inside one model run; 0 lets it decide.
+    /// Threads ONNX Runtime uses inside one model run; 0 lets it decide (one per core). Spinning
+    /// is always off: an idle thread sleeps instead of burning a core.
     pub inference_threads: usize,
+    /// Inference workers shared by all cameras (each runs one frame at a time, with its own model
+    /// sessions); 0 means one per core this process may use.
+    pub inference_workers: usize,
+    /// Threads of each camera's video decoder (libav `max-threads`); 0 lets the decoder decide
+    /// (one per core, per camera).
+    pub decoder_threads: u32,
 
     /// Frames per second analysed per camera (extra frames are dropped).
     pub fps_target: u32,
     /// Frames wider than this are scaled down (aspect ratio kept).
     pub stream_max_width: u32,
+    /// Run the face detector only when a cheap low-resolution frame difference sees motion, or
+    /// while faces are tracked (see [`crate::motion`]).
+    pub motion_gating: bool,
+    /// Mean luma difference (0-255) of a motion cell (about 1/80 of the frame width) above which
+    /// the cell counts as changed.
+    pub motion_threshold: u8,
+    /// Fraction (0-1) of changed cells that counts as motion.
+    pub motion_min_area: f32,
+    /// With motion gating, the detector still runs at least this often (milliseconds).
+    pub motion_refresh_ms: u64,
+    /// With motion gating, decode only key frames while the scene is still and no face is
+    /// tracked (see [`crate::keyframes`]): motion is then noticed up to one GOP late.
+    pub idle_key_frames_only: bool,
     /// Quality (1-100) of the JPEG snapshots and preview frames.
     pub jpeg_quality: u8,
     /// Transport for RTSP cameras.
@@ -114,9 +134,16 @@ impl Default for InferenceConfig {
             models_dir: PathBuf::from("models"),
             onnxruntime_library: None,
             providers: vec![Provider::Tensorrt, Provider::Cuda, Provider::Cpu],
-            inference_threads: 0,
+            inference_threads: 1,
+            inference_workers: 0,
+            decoder_threads: 1,
             fps_target: 8,
             stream_max_width: 720,
+            motion_gating: true,
+            motion_threshold: 12,
+            motion_min_area: 0.002,
+            motion_refresh_ms: 2_000,
+            idle_key_frames_only: true,
             jpeg_quality: 80,
             rtsp_protocol: RtspProtocol::Tcp,
             gst_latency_ms: 200,
@@ -196,7 +223,12 @@ impl InferenceConfig {
             }
         }
         in_range("inference_threads", self.inference_threads, 0, 256)?;
+        in_range("inference_workers", self.inference_workers, 0, 256)?;
+        in_range("decoder_threads", self.decoder_threads, 0, 64)?;
         in_range("fps_target", self.fps_target, 1, 60)?;
+        in_range("motion_threshold", self.motion_threshold, 1, 254)?;
+        unit_interval("motion_min_area", self.motion_min_area)?;
+        in_range("motion_refresh_ms", self.motion_refresh_ms, 100, 600_000)?;
         in_range("stream_max_width", self.stream_max_width, 160, 3840)?;
         in_range("jpeg_quality", self.jpeg_quality, 1, 100)?;
         in_range("gst_latency_ms", self.gst_latency_ms, 0, 10_000)?;
@@ -272,6 +304,15 @@ impl InferenceConfig {
             60_000,
         )?;
         Ok(())
+    }
+
+    /// The number of inference workers: `inference_workers`, or one per core this process may
+    /// use (its CPU affinity, so `taskset -c 0` means one).
+    pub fn worker_count(&self) -> usize {
+        match self.inference_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
     }
 
     /// The ONNX Runtime library to load: the configured one, else
@@ -396,6 +437,27 @@ mod tests {
                 ..d()
             }),
             "reverify_interval_ms"
+        );
+        assert_eq!(
+            err_key(InferenceConfig {
+                motion_min_area: 0.0,
+                ..d()
+            }),
+            "motion_min_area"
+        );
+        assert_eq!(
+            err_key(InferenceConfig {
+                motion_threshold: 0,
+                ..d()
+            }),
+            "motion_threshold"
+        );
+        assert_eq!(
+            err_key(InferenceConfig {
+                motion_refresh_ms: 10,
+                ..d()
+            }),
+            "motion_refresh_ms"
         );
         assert_eq!(
             err_key(InferenceConfig {

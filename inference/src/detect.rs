@@ -10,15 +10,13 @@
 //! - `fr_landmark.onnx`: input `[1, 1, 64, 64]` gray / 256 of the square face
 //!   crop; output `[1, 136]`, 68 `(x, y)` pairs normalised to the crop.
 
-use std::sync::Mutex;
-
-use image::imageops::{self, FilterType};
 use image::RgbImage;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::engine::{lock, EngineError};
+use crate::engine::EngineError;
 use crate::geometry::{BBox, Point};
+use crate::resample::{resize_region, Region};
 
 /// A face found in a frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,16 +56,22 @@ pub fn letterbox(frame: &RgbImage, width: u32, height: u32) -> (Vec<f32>, Letter
     let scale = (width as f32 / frame.width() as f32).min(height as f32 / frame.height() as f32);
     let sw = ((frame.width() as f32 * scale).round() as u32).clamp(1, width);
     let sh = ((frame.height() as f32 * scale).round() as u32).clamp(1, height);
-    let scaled = imageops::resize(frame, sw, sh, FilterType::Triangle);
     let (pad_x, pad_y) = ((width - sw) / 2, (height - sh) / 2);
     let plane = (width * height) as usize;
     let mut data = vec![0.0f32; 3 * plane];
-    for (x, y, p) in scaled.enumerate_pixels() {
+    // Scaled straight into the tensor, in one pass (see crate::resample).
+    let whole = Region {
+        x: 0,
+        y: 0,
+        width: frame.width(),
+        height: frame.height(),
+    };
+    resize_region(frame, whole, sw, sh, |x, y, rgb| {
         let i = ((y + pad_y) * width + x + pad_x) as usize;
-        for c in 0..3 {
-            data[c * plane + i] = (p.0[c] as f32 - 127.0) / 128.0;
+        for (c, v) in rgb.into_iter().enumerate() {
+            data[c * plane + i] = (v - 127.0) / 128.0;
         }
-    }
+    });
     let lb = Letterbox {
         scale,
         pad_x: pad_x as f32,
@@ -126,57 +130,60 @@ pub fn five_from_68(pts: &[Point]) -> [Point; 5] {
     ]
 }
 
-/// The detector and landmark models.
+/// Detection settings; the models are passed in per call (each inference worker has its own).
 pub(crate) struct Detector {
-    detector: Mutex<Session>,
-    landmarker: Mutex<Session>,
     input_size: [u32; 2],
     score_threshold: f32,
     nms_iou_threshold: f32,
 }
 
 impl Detector {
-    pub(crate) fn new(
-        detector: Session,
-        landmarker: Session,
-        input_size: [u32; 2],
-        score_threshold: f32,
-        nms_iou_threshold: f32,
-    ) -> Result<Self, EngineError> {
-        crate::engine::check_input_shape(
-            &detector,
-            "fr_detect.onnx",
-            &[1, 3, input_size[1] as i64, input_size[0] as i64],
-        )?;
-        crate::engine::check_input_shape(&landmarker, "fr_landmark.onnx", &[1, 1, 64, 64])?;
-        Ok(Self {
-            detector: Mutex::new(detector),
-            landmarker: Mutex::new(landmarker),
+    pub(crate) fn new(input_size: [u32; 2], score_threshold: f32, nms_iou_threshold: f32) -> Self {
+        Self {
             input_size,
             score_threshold,
             nms_iou_threshold,
-        })
+        }
+    }
+
+    /// Fails unless the two models take the inputs this detector feeds them.
+    pub(crate) fn check(
+        &self,
+        detector: &Session,
+        landmarker: &Session,
+    ) -> Result<(), EngineError> {
+        let [w, h] = self.input_size;
+        crate::engine::check_input_shape(detector, "fr_detect.onnx", &[1, 3, h as i64, w as i64])?;
+        crate::engine::check_input_shape(landmarker, "fr_landmark.onnx", &[1, 1, 64, 64])
     }
 
     /// All faces in `frame`, best score first.
-    pub(crate) fn detect(&self, frame: &RgbImage) -> Result<Vec<DetectedFace>, EngineError> {
-        let boxes = self.boxes(frame)?;
+    pub(crate) fn detect(
+        &self,
+        detector: &mut Session,
+        landmarker: &mut Session,
+        frame: &RgbImage,
+    ) -> Result<Vec<DetectedFace>, EngineError> {
+        let boxes = self.boxes(detector, frame)?;
         boxes
             .into_iter()
             .map(|(bbox, score)| {
                 Ok(DetectedFace {
                     bbox,
                     score,
-                    landmarks: self.landmarks(frame, &bbox)?,
+                    landmarks: landmarks(landmarker, frame, &bbox)?,
                 })
             })
             .collect()
     }
 
-    fn boxes(&self, frame: &RgbImage) -> Result<Vec<(BBox, f32)>, EngineError> {
+    fn boxes(
+        &self,
+        session: &mut Session,
+        frame: &RgbImage,
+    ) -> Result<Vec<(BBox, f32)>, EngineError> {
         let [w, h] = self.input_size;
         let (input, lb) = letterbox(frame, w, h);
-        let mut session = lock(&self.detector);
         let outputs = session.run(ort::inputs![TensorRef::from_array_view((
             [1usize, 3, h as usize, w as usize],
             &input[..]
@@ -210,38 +217,47 @@ impl Detector {
             .collect();
         Ok(nms(candidates, self.nms_iou_threshold))
     }
+}
 
-    fn landmarks(&self, frame: &RgbImage, bbox: &BBox) -> Result<[Point; 5], EngineError> {
-        let crop = landmark_crop(bbox, frame.width(), frame.height());
-        let (x, y) = (crop.x1.floor() as u32, crop.y1.floor() as u32);
-        let side = (crop.width().round() as u32)
-            .min(frame.width() - x)
-            .min(frame.height() - y)
-            .max(1);
-        let patch = imageops::crop_imm(frame, x, y, side, side).to_image();
-        let small = imageops::resize(&patch, 64, 64, FilterType::Triangle);
-        let input: Vec<f32> = crate::quality::to_luma(&small)
-            .into_iter()
-            .map(|v| v / 256.0)
-            .collect();
-        let mut session = lock(&self.landmarker);
-        let outputs = session.run(ort::inputs![TensorRef::from_array_view((
-            [1usize, 1, 64, 64],
-            &input[..]
-        ))?])?;
-        let (_, raw) = outputs[0].try_extract_tensor::<f32>()?;
-        if raw.len() != 136 {
-            return Err(EngineError::ModelOutput(format!(
-                "fr_landmark.onnx gave {} values, expected 136",
-                raw.len()
-            )));
-        }
-        let pts: Vec<Point> = raw
-            .chunks_exact(2)
-            .map(|p| [x as f32 + p[0] * side as f32, y as f32 + p[1] * side as f32])
-            .collect();
-        Ok(five_from_68(&pts))
+/// The 5 alignment points of the face in `bbox`, from the landmark model.
+fn landmarks(
+    session: &mut Session,
+    frame: &RgbImage,
+    bbox: &BBox,
+) -> Result<[Point; 5], EngineError> {
+    let crop = landmark_crop(bbox, frame.width(), frame.height());
+    let (x, y) = (crop.x1.floor() as u32, crop.y1.floor() as u32);
+    let side = (crop.width().round() as u32)
+        .min(frame.width() - x)
+        .min(frame.height() - y)
+        .max(1);
+    let crop = Region {
+        x,
+        y,
+        width: side,
+        height: side,
+    };
+    // Grey as crate::quality::to_luma computes it, / 256.
+    let mut input = Vec::with_capacity(64 * 64);
+    resize_region(frame, crop, 64, 64, |_, _, [r, g, b]| {
+        input.push((0.299 * r + 0.587 * g + 0.114 * b) / 256.0);
+    });
+    let outputs = session.run(ort::inputs![TensorRef::from_array_view((
+        [1usize, 1, 64, 64],
+        &input[..]
+    ))?])?;
+    let (_, raw) = outputs[0].try_extract_tensor::<f32>()?;
+    if raw.len() != 136 {
+        return Err(EngineError::ModelOutput(format!(
+            "fr_landmark.onnx gave {} values, expected 136",
+            raw.len()
+        )));
     }
+    let pts: Vec<Point> = raw
+        .chunks_exact(2)
+        .map(|p| [x as f32 + p[0] * side as f32, y as f32 + p[1] * side as f32])
+        .collect();
+    Ok(five_from_68(&pts))
 }
 
 #[cfg(test)]

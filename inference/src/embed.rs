@@ -3,13 +3,11 @@
 //! `[1, 512]`), and the vector is L2-normalised so that cosine similarity is
 //! a dot product.
 
-use std::sync::Mutex;
-
 use image::RgbImage;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::engine::{lock, EngineError};
+use crate::engine::EngineError;
 use crate::geometry::ALIGNED_SIZE;
 
 /// Scales `v` to unit length (left as is when it is all zeros).
@@ -37,45 +35,35 @@ pub fn preprocess(aligned: &RgbImage) -> Vec<f32> {
     data
 }
 
-/// The embedding model.
-pub(crate) struct Embedder {
-    session: Mutex<Session>,
+/// Fails unless the embedding model takes an aligned face.
+pub(crate) fn check(session: &Session) -> Result<(), EngineError> {
+    let s = ALIGNED_SIZE as i64;
+    crate::engine::check_input_shape(session, "fr_feature.onnx", &[1, 3, s, s])
 }
 
-impl Embedder {
-    pub(crate) fn new(session: Session) -> Result<Self, EngineError> {
-        let s = ALIGNED_SIZE as i64;
-        crate::engine::check_input_shape(&session, "fr_feature.onnx", &[1, 3, s, s])?;
-        Ok(Self {
-            session: Mutex::new(session),
-        })
+/// The unit-length embedding of an aligned 112x112 face.
+pub(crate) fn embed(session: &mut Session, aligned: &RgbImage) -> Result<Vec<f32>, EngineError> {
+    if aligned.dimensions() != (ALIGNED_SIZE, ALIGNED_SIZE) {
+        return Err(EngineError::ModelOutput(format!(
+            "aligned face must be {ALIGNED_SIZE}x{ALIGNED_SIZE}, got {:?}",
+            aligned.dimensions()
+        )));
     }
-
-    /// The unit-length embedding of an aligned 112x112 face.
-    pub(crate) fn embed(&self, aligned: &RgbImage) -> Result<Vec<f32>, EngineError> {
-        if aligned.dimensions() != (ALIGNED_SIZE, ALIGNED_SIZE) {
-            return Err(EngineError::ModelOutput(format!(
-                "aligned face must be {ALIGNED_SIZE}x{ALIGNED_SIZE}, got {:?}",
-                aligned.dimensions()
-            )));
-        }
-        let input = preprocess(aligned);
-        let s = ALIGNED_SIZE as usize;
-        let mut session = lock(&self.session);
-        let outputs = session.run(ort::inputs![TensorRef::from_array_view((
-            [1usize, 3, s, s],
-            &input[..]
-        ))?])?;
-        let (_, raw) = outputs[0].try_extract_tensor::<f32>()?;
-        let mut embedding = raw.to_vec();
-        if embedding.is_empty() || embedding.iter().any(|v| !v.is_finite()) {
-            return Err(EngineError::ModelOutput(
-                "fr_feature.onnx gave an empty or non-finite embedding".into(),
-            ));
-        }
-        l2_normalize(&mut embedding);
-        Ok(embedding)
+    let input = preprocess(aligned);
+    let s = ALIGNED_SIZE as usize;
+    let outputs = session.run(ort::inputs![TensorRef::from_array_view((
+        [1usize, 3, s, s],
+        &input[..]
+    ))?])?;
+    let (_, raw) = outputs[0].try_extract_tensor::<f32>()?;
+    let mut embedding = raw.to_vec();
+    if embedding.is_empty() || embedding.iter().any(|v| !v.is_finite()) {
+        return Err(EngineError::ModelOutput(
+            "fr_feature.onnx gave an empty or non-finite embedding".into(),
+        ));
     }
+    l2_normalize(&mut embedding);
+    Ok(embedding)
 }
 
 #[cfg(test)]

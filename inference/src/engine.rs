@@ -4,7 +4,7 @@
 //! One engine is shared (in an `Arc`) by all cameras.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use image::RgbImage;
 use ort::environment::Environment;
@@ -15,7 +15,7 @@ use ort::value::ValueType;
 
 use crate::config::{InferenceConfig, Provider};
 use crate::detect::{DetectedFace, Detector};
-use crate::embed::Embedder;
+use crate::pool::InferencePool;
 
 /// File names of the models inside `models_dir`.
 pub const DETECTOR_MODEL: &str = "fr_detect.onnx";
@@ -125,17 +125,93 @@ fn try_register<E: ExecutionProvider>(
     }
 }
 
-/// Detector, landmark and embedding models on one execution provider.
+/// One copy of the three models: a model run needs its session to itself, so each inference
+/// worker takes a set of its own and the workers never wait for each other.
+struct Models {
+    detector: Session,
+    landmarker: Session,
+    embedder: Session,
+}
+
+/// The sets of models not in use, and how many were loaded.
+struct ModelSets {
+    idle: Vec<Models>,
+    loaded: usize,
+}
+
+/// A set of models taken from the engine; it goes back when dropped.
+struct ModelsGuard<'a> {
+    engine: &'a FaceEngine,
+    models: Option<Models>,
+}
+
+impl std::ops::Deref for ModelsGuard<'_> {
+    type Target = Models;
+    fn deref(&self) -> &Models {
+        self.models.as_ref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for ModelsGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Models {
+        self.models.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for ModelsGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(models) = self.models.take() {
+            lock(&self.engine.sets).idle.push(models);
+            self.engine.returned.notify_one();
+        }
+    }
+}
+
+/// Detector, landmark and embedding models on one execution provider, and the inference
+/// workers that analyse the frames of every camera ([`FaceEngine::pool`]).
 pub struct FaceEngine {
+    cfg: InferenceConfig,
+    env: Environment,
     detector: Detector,
-    embedder: Embedder,
     provider: Provider,
+    /// Model sets are loaded on demand, up to one per worker.
+    sets: Mutex<ModelSets>,
+    returned: Condvar,
+    max_sets: usize,
+    pool: OnceLock<InferencePool>,
 }
 
 impl FaceEngine {
     /// Loads ONNX Runtime and the three models from `cfg.models_dir`.
     pub fn new(cfg: &InferenceConfig) -> Result<Self, EngineError> {
         let env = environment(&cfg.onnxruntime_library_path())?;
+        let detector = Detector::new(
+            cfg.detection_size,
+            cfg.detection_score_threshold,
+            cfg.nms_iou_threshold,
+        );
+        let mut engine = Self {
+            cfg: cfg.clone(),
+            env,
+            detector,
+            provider: Provider::Cpu,
+            sets: Mutex::new(ModelSets {
+                idle: Vec::new(),
+                loaded: 1,
+            }),
+            returned: Condvar::new(),
+            max_sets: cfg.worker_count(),
+            pool: OnceLock::new(),
+        };
+        let (first, provider) = engine.load_models()?;
+        engine.provider = provider;
+        lock(&engine.sets).idle.push(first);
+        tracing::info!(?provider, models = %cfg.models_dir.display(), workers = engine.max_sets, "face engine ready");
+        Ok(engine)
+    }
+
+    fn load_models(&self) -> Result<(Models, Provider), EngineError> {
+        let cfg = &self.cfg;
         let mut provider = Provider::Cpu;
         let mut load = |file: &str| -> Result<Session, EngineError> {
             let path = cfg.models_dir.join(file);
@@ -146,12 +222,15 @@ impl FaceEngine {
                 path: path.clone(),
                 source,
             };
-            // ONNX Runtime's info messages (memory arenas, ...) are noise here.
-            let mut builder = Session::builder(&env)
+            // ONNX Runtime's info messages (memory arenas, ...) are noise here. Spinning threads
+            // would keep cores busy between frames; they sleep instead.
+            let mut builder = Session::builder(&self.env)
                 .and_then(|b| {
                     b.with_log_level(ort::logging::LogLevel::Warning)
                         .map_err(Into::into)
                 })
+                .and_then(|b| b.with_intra_op_spinning(false).map_err(Into::into))
+                .and_then(|b| b.with_inter_op_spinning(false).map_err(Into::into))
                 .map_err(model_error)?;
             if cfg.inference_threads > 0 {
                 builder = builder
@@ -161,20 +240,46 @@ impl FaceEngine {
             provider = register_provider(&mut builder, &cfg.providers);
             builder.commit_from_file(&path).map_err(model_error)
         };
-        let detector = Detector::new(
-            load(DETECTOR_MODEL)?,
-            load(LANDMARK_MODEL)?,
-            cfg.detection_size,
-            cfg.detection_score_threshold,
-            cfg.nms_iou_threshold,
-        )?;
-        let embedder = Embedder::new(load(EMBEDDING_MODEL)?)?;
-        tracing::info!(?provider, models = %cfg.models_dir.display(), "face engine ready");
-        Ok(Self {
-            detector,
-            embedder,
-            provider,
-        })
+        let models = Models {
+            detector: load(DETECTOR_MODEL)?,
+            landmarker: load(LANDMARK_MODEL)?,
+            embedder: load(EMBEDDING_MODEL)?,
+        };
+        self.detector.check(&models.detector, &models.landmarker)?;
+        crate::embed::check(&models.embedder)?;
+        Ok((models, provider))
+    }
+
+    /// A set of models of its own for the caller: an idle one, a newly loaded one while fewer
+    /// than one per worker exist, else the next one returned.
+    fn models(&self) -> Result<ModelsGuard<'_>, EngineError> {
+        let mut sets = lock(&self.sets);
+        loop {
+            if let Some(models) = sets.idle.pop() {
+                return Ok(ModelsGuard {
+                    engine: self,
+                    models: Some(models),
+                });
+            }
+            if sets.loaded < self.max_sets {
+                sets.loaded += 1;
+                drop(sets);
+                return match self.load_models() {
+                    Ok((models, _)) => Ok(ModelsGuard {
+                        engine: self,
+                        models: Some(models),
+                    }),
+                    Err(e) => {
+                        lock(&self.sets).loaded -= 1;
+                        Err(e)
+                    }
+                };
+            }
+            sets = self
+                .returned
+                .wait(sets)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
     }
 
     /// The execution provider the models run on.
@@ -182,13 +287,22 @@ impl FaceEngine {
         self.provider
     }
 
+    /// The inference workers shared by every camera using this engine, started on first use
+    /// (`inference_workers` threads, see [`crate::pool`]).
+    pub fn pool(&self) -> &InferencePool {
+        self.pool.get_or_init(|| InferencePool::new(self.max_sets))
+    }
+
     /// Every face in `frame` (RGB), best detector score first, with its 5 landmarks.
     pub fn detect(&self, frame: &RgbImage) -> Result<Vec<DetectedFace>, EngineError> {
-        self.detector.detect(frame)
+        let mut guard = self.models()?;
+        let models = &mut *guard;
+        self.detector
+            .detect(&mut models.detector, &mut models.landmarker, frame)
     }
 
     /// The unit-length embedding of a face aligned with [`crate::geometry::align_face`].
     pub fn embed(&self, aligned: &RgbImage) -> Result<Vec<f32>, EngineError> {
-        self.embedder.embed(aligned)
+        crate::embed::embed(&mut self.models()?.embedder, aligned)
     }
 }

@@ -35,8 +35,14 @@ pub mod engine;
 pub mod frame;
 pub mod gallery;
 pub mod geometry;
+pub mod keyframes;
+pub mod motion;
 pub mod pipeline;
+pub mod pool;
 pub mod quality;
+pub mod resample;
+#[cfg(feature = "rtsp-server")]
+pub mod rtsp_server;
 pub mod sightings;
 pub mod stream;
 pub mod synthetic;
@@ -52,5 +58,6 @@ pub use pipeline::{
     AnalysedFrame, CameraPipeline, FaceLabel, FaceOverlay, FrameFeed, PipelineError, Recognition,
     UnknownFace,
 };
+pub use pool::InferencePool;
 pub use quality::{QualityGate, QualityIssue};
 pub use video::{CameraHealth, StreamState, VideoError};

@@ -3,8 +3,9 @@
 //! [`Gallery`] (see [`crate::analyzer`]), and bounded channels of [`Recognition`]s and
 //! [`UnknownFace`]s out.
 //!
-//! Each camera runs in its own thread, so a camera that cannot be reached
-//! never holds up the others.
+//! Each camera keeps its stream open in its own thread, so a camera that cannot be reached
+//! never holds up the others; its frames are analysed by the engine's inference workers
+//! ([`crate::pool`]), shared by all cameras.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -19,8 +20,11 @@ use crate::engine::{lock, FaceEngine};
 pub use crate::frame::{draw_box, encode_jpeg, AnalysedFrame, FrameFeed};
 use crate::gallery::Gallery;
 use crate::geometry::BBox;
+use crate::keyframes::KeyFrameGate;
+use crate::motion::MotionGate;
 use crate::quality::QualityGate;
 use crate::sightings::SightingClock;
+use crate::stream::FpsMeter;
 use crate::track::{Tracker, TrackerConfig};
 use crate::video::{self, CameraHealth, StopSignal, VideoError};
 
@@ -130,7 +134,8 @@ impl CameraPipeline {
         let (ticks_tx, ticks) = watch::channel(0u64);
         let stop = Arc::new(StopSignal::default());
 
-        let mut analyzer = Analyzer {
+        let key_frames = Arc::new(KeyFrameGate::default());
+        let analyzer = Analyzer {
             camera_id: camera_id.clone(),
             gate: QualityGate::from_config(&cfg),
             tracker: Tracker::new(TrackerConfig::from_config(&cfg)),
@@ -138,25 +143,43 @@ impl CameraPipeline {
             reverify: chrono::Duration::milliseconds(cfg.reverify_interval_ms as i64),
             recognition_threshold: cfg.recognition_threshold,
             jpeg_quality: cfg.jpeg_quality,
-            engine,
+            engine: engine.clone(),
             gallery,
             tx,
             unknown_tx,
             health: health_tx.clone(),
             latest: latest.clone(),
             ticks: ticks_tx,
+            motion: MotionGate::from_config(&cfg),
+            key_frames: key_frames.clone(),
+            idle_key_frames_only: cfg.motion_gating && cfg.idle_key_frames_only,
+            fps: FpsMeter::new(),
         };
         let uri = source_uri.to_string();
         let thread_stop = stop.clone();
         let jpeg_quality = cfg.jpeg_quality;
+        let span = tracing::info_span!("camera", id = %camera_id);
+        let slot = engine.pool().register(Box::new(analyzer));
         let thread = std::thread::Builder::new()
             .name(format!("camera-{camera_id}"))
             .spawn(move || {
-                let span = tracing::info_span!("camera", id = %analyzer.camera_id);
                 let _entered = span.enter();
-                video::supervise(&uri, &cfg, &thread_stop, &health_tx, |frame, at| {
-                    analyzer.process(frame, at)
-                });
+                video::supervise(
+                    &uri,
+                    &cfg,
+                    &key_frames,
+                    &thread_stop,
+                    &health_tx,
+                    |frame, at| {
+                        let dropped = slot.submit(frame, at);
+                        if dropped > 0 {
+                            health_tx.send_modify(|h| h.dropped_frames += dropped);
+                        }
+                    },
+                );
+                // Nothing is analysed after this, so the stopped camera's fps stays 0.
+                slot.close();
+                health_tx.send_modify(|h| h.fps = 0.0);
             })?;
         Ok(Self {
             camera_id,

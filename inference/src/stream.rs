@@ -2,7 +2,7 @@
 //! reconnects a failed, stalled or ended stream with exponential backoff (a file that ends is
 //! played again at once) and publishes [`CameraHealth`].
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -10,6 +10,7 @@ use image::RgbImage;
 use tokio::sync::watch;
 
 use crate::config::InferenceConfig;
+use crate::keyframes::KeyFrameGate;
 use crate::video::{VideoError, VideoSource};
 use facewatch_domain::redact::redact_url;
 
@@ -31,7 +32,8 @@ pub enum StreamState {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CameraHealth {
     pub state: StreamState,
-    /// Frames analysed per second, measured over the last second or so.
+    /// Frames analysed per second, measured over the last second or so (at most `fps_target`;
+    /// lower when the inference workers fall behind).
     pub fps: f32,
     pub last_frame_at: Option<DateTime<Utc>>,
     /// Connection attempts after the first one.
@@ -47,6 +49,16 @@ pub struct CameraHealth {
     pub unknown_faces: u64,
     /// Recognitions dropped because the channel was full.
     pub dropped_recognitions: u64,
+    /// Frames analysed since the pipeline started.
+    pub analysed_frames: u64,
+    /// Frames (already thinned to `fps_target`) dropped unanalysed because the inference workers
+    /// were behind.
+    pub dropped_frames: u64,
+    /// Analysed frames on which the face detector did not run (motion gating: nothing moved).
+    pub detector_skips: u64,
+    /// Encoded frames not decoded at all: the camera was idle and only key frames were decoded
+    /// (`idle_key_frames_only`).
+    pub undecoded_frames: u64,
 }
 
 impl Default for CameraHealth {
@@ -61,6 +73,10 @@ impl Default for CameraHealth {
             replays: 0,
             unknown_faces: 0,
             dropped_recognitions: 0,
+            analysed_frames: 0,
+            dropped_frames: 0,
+            detector_skips: 0,
+            undecoded_frames: 0,
         }
     }
 }
@@ -94,13 +110,13 @@ impl StopSignal {
 }
 
 /// Measures frames per second over windows of about a second.
-struct FpsMeter {
+pub(crate) struct FpsMeter {
     window_start: Instant,
     frames: u32,
 }
 
 impl FpsMeter {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             window_start: Instant::now(),
             frames: 0,
@@ -108,7 +124,7 @@ impl FpsMeter {
     }
 
     /// Counts a frame; returns the rate when a window closes.
-    fn tick(&mut self) -> Option<f32> {
+    pub(crate) fn tick(&mut self) -> Option<f32> {
         self.frames += 1;
         let elapsed = self.window_start.elapsed();
         if elapsed < Duration::from_secs(1) {
@@ -121,13 +137,15 @@ impl FpsMeter {
 }
 
 /// Runs the stream of `uri` until `stop`: opens it, hands each frame to
-/// `on_frame`, and on failure, stall or end of stream marks the camera
+/// `on_frame` (which queues it for the inference workers; they measure the analysed fps), and on failure, stall or end of stream marks the camera
 /// offline and reconnects after an exponential backoff
 /// (`reconnect_initial_ms` doubling up to `reconnect_max_ms`, reset by the
-/// first frame of a connection).
+/// first frame of a connection). `key_frames` is the camera's idle decoding request (see
+/// [`crate::keyframes`]).
 pub fn supervise(
     uri: &str,
     cfg: &InferenceConfig,
+    key_frames: &Arc<KeyFrameGate>,
     stop: &StopSignal,
     health: &watch::Sender<CameraHealth>,
     mut on_frame: impl FnMut(RgbImage, DateTime<Utc>),
@@ -156,10 +174,9 @@ pub fn supervise(
         }
         attempts += 1;
         replay = false;
-        let error = match VideoSource::open(uri, cfg) {
+        let error = match VideoSource::open(uri, cfg, key_frames) {
             Err(e) => e,
             Ok(source) => {
-                let mut meter = FpsMeter::new();
                 let mut last_frame = Instant::now();
                 let outcome = loop {
                     if stop.is_stopped() {
@@ -170,7 +187,6 @@ pub fn supervise(
                             let at = Utc::now();
                             last_frame = Instant::now();
                             backoff = initial;
-                            let fps = meter.tick();
                             health.send_modify(|h| {
                                 if h.state != StreamState::Online {
                                     tracing::info!(uri = %redact_url(uri), "camera online");
@@ -178,9 +194,6 @@ pub fn supervise(
                                 }
                                 h.state = StreamState::Online;
                                 h.last_frame_at = Some(at);
-                                if let Some(fps) = fps {
-                                    h.fps = fps;
-                                }
                             });
                             on_frame(frame, at);
                         }

@@ -1,18 +1,26 @@
 //! Decoding a camera with GStreamer, one pipeline per camera:
 //!
 //! ```text
-//! uridecodebin uri=… (rtspsrc for rtsp://: protocols, latency, tcp-timeout)
+//! uridecodebin uri=… (rtspsrc for rtsp://: protocols, latency, tcp-timeout;
+//!                     libav decoders get max-threads=<decoder_threads>)
 //!   ! videorate drop-only=true max-rate=<fps_target>
-//!   ! videoscale ! videoconvert
+//!   ! videoconvertscale            (one pass; videoscale ! videoconvert where missing)
 //!   ! video/x-raw,format=RGB,width<=stream_max_width (aspect kept)
 //!   ! appsink max-buffers=1 drop=true   (newest frame wins, no queue)
 //! ```
+//!
+//! While the camera is idle, a probe in front of the decoder lets only key frames through
+//! ([`crate::keyframes`]).
+//!
+//! Frames beyond `fps_target` are dropped right after decoding, before any scaling or colour
+//! conversion, and the remaining ones are scaled and converted once, in the decoder's format.
 //!
 //! [`supervise`] (in `crate::stream`, re-exported here) keeps a stream open: it reconnects a failed, stalled or
 //! ended stream with exponential backoff and publishes [`CameraHealth`]; a
 //! file (file://) that reaches its end is played again at once (it stays online).
 //! Credentials in URLs never reach logs or errors ([`redact_url`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use gstreamer as gst;
@@ -23,6 +31,7 @@ use gstreamer_video::prelude::*;
 use image::RgbImage;
 
 use crate::config::InferenceConfig;
+use crate::keyframes::KeyFrameGate;
 pub use crate::stream::{supervise, CameraHealth, StopSignal, StreamState};
 use facewatch_domain::redact::redact_url;
 
@@ -68,8 +77,13 @@ pub struct VideoSource {
 impl VideoSource {
     /// Builds the pipeline for `uri` (any URI uridecodebin can play: rtsp://,
     /// file://, http://) and starts it. Connection errors arrive later, from
-    /// [`VideoSource::next_frame`].
-    pub fn open(uri: &str, cfg: &InferenceConfig) -> Result<Self, VideoError> {
+    /// [`VideoSource::next_frame`]. The video decoder drops delta frames while `key_frames` asks
+    /// for key frames only (with `idle_key_frames_only` and `motion_gating` on).
+    pub fn open(
+        uri: &str,
+        cfg: &InferenceConfig,
+        key_frames: &Arc<KeyFrameGate>,
+    ) -> Result<Self, VideoError> {
         init_gstreamer()?;
         let redacted = redact_url(uri);
         let build_error = |reason: String| VideoError::Build {
@@ -88,8 +102,11 @@ impl VideoSource {
         let rate = make("videorate")?;
         rate.set_property("drop-only", true);
         rate.set_property("max-rate", cfg.fps_target as i32);
-        let scale = make("videoscale")?;
-        let convert = make("videoconvert")?;
+        // One element that scales and converts in one pass when GStreamer has it (1.22+).
+        let converters = match gst::ElementFactory::make("videoconvertscale").build() {
+            Ok(both) => vec![both],
+            Err(_) => vec![make("videoscale")?, make("videoconvert")?],
+        };
         let filter = make("capsfilter")?;
         filter.set_property(
             "caps",
@@ -104,18 +121,35 @@ impl VideoSource {
             .build();
 
         let pipeline = gst::Pipeline::new();
+        let chain: Vec<&gst::Element> = std::iter::once(&rate)
+            .chain(&converters)
+            .chain([&filter, appsink.upcast_ref()])
+            .collect();
         pipeline
-            .add_many([
-                &decode,
-                &rate,
-                &scale,
-                &convert,
-                &filter,
-                appsink.upcast_ref(),
-            ])
+            .add(&decode)
+            .and_then(|()| pipeline.add_many(chain.iter().copied()))
             .map_err(|e| build_error(e.to_string()))?;
-        gst::Element::link_many([&rate, &scale, &convert, &filter, appsink.upcast_ref()])
-            .map_err(|e| build_error(e.to_string()))?;
+        gst::Element::link_many(chain.iter().copied()).map_err(|e| build_error(e.to_string()))?;
+        // libav decoders start one thread per core each; with many cameras that is many threads
+        // competing with the inference workers for the same cores.
+        let decoder_threads = cfg.decoder_threads as i32;
+        let key_frames =
+            (cfg.motion_gating && cfg.idle_key_frames_only).then(|| key_frames.clone());
+        let max_key_interval = Duration::from_millis(cfg.stall_timeout_ms / 2);
+        pipeline.connect_deep_element_added(move |_, _, element| {
+            let Some(factory) = element.factory() else {
+                return;
+            };
+            if factory.name().starts_with("avdec_") && element.has_property("max-threads") {
+                element.set_property("max-threads", decoder_threads);
+            }
+            let klass = factory.metadata("klass").unwrap_or_default();
+            if klass.contains("Decoder") && klass.contains("Video") {
+                if let Some(gate) = &key_frames {
+                    gate.install(element, max_key_interval);
+                }
+            }
+        });
 
         let (protocols, latency, tcp_timeout_us) = (
             cfg.rtsp_protocol.as_gst_flags(),

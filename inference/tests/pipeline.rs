@@ -9,14 +9,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use common::{config, engine, init_tracing, photo};
+use facewatch_inference::rtsp_server::{Mount, RtspServer};
 use facewatch_inference::synthetic::{self, frames_of};
 use facewatch_inference::{
     enrol_photo, CameraHealth, CameraPipeline, Gallery, InferenceConfig, Recognition, StreamState,
 };
-use gstreamer as gst;
-
-use gstreamer_rtsp_server as rtsp;
-use gstreamer_rtsp_server::prelude::*;
 use image::imageops;
 use image::RgbImage;
 use tokio::sync::watch;
@@ -204,68 +201,16 @@ async fn recognises_enrolled_people_in_a_video_and_nobody_else() {
     assert!(preview_checked);
 }
 
-/// An RTSP server on 127.0.0.1 serving a test pattern, run on its own GLib
-/// main loop thread; dropping it disconnects the clients and closes the port.
-struct RtspServer {
-    main_loop: gst::glib::MainLoop,
-    thread: Option<std::thread::JoinHandle<()>>,
-    port: u16,
-}
-
-impl RtspServer {
-    fn start(port: u16) -> Self {
-        gst::init().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let context = gst::glib::MainContext::new();
-            context
-                .with_thread_default(|| {
-                    let main_loop = gst::glib::MainLoop::new(Some(&context), false);
-                    let server = rtsp::RTSPServer::new();
-                    server.set_address("127.0.0.1");
-                    server.set_service(&port.to_string());
-                    let factory = rtsp::RTSPMediaFactory::new();
-                    factory.set_launch(
-                        "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=10/1 \
-                         ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 ! rtph264pay name=pay0 pt=96 )",
-                    );
-                    factory.set_shared(true);
-                    server.mount_points().unwrap().add_factory("/live", factory);
-                    let source_id = server.attach(Some(&context)).unwrap();
-                    tx.send((main_loop.clone(), server.bound_port() as u16)).unwrap();
-                    main_loop.run();
-                    // Stopping: drop every client and the listening socket.
-                    server.client_filter(Some(&mut |_, _| rtsp::RTSPFilterResult::Remove));
-                    if let Some(source) = context.find_source_by_id(&source_id) {
-                        source.destroy();
-                    }
-                    while context.iteration(false) {}
-                })
-                .unwrap();
-        });
-        let (main_loop, port) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        Self {
-            main_loop,
-            thread: Some(thread),
-            port,
-        }
-    }
-}
-
-impl Drop for RtspServer {
-    fn drop(&mut self) {
-        self.main_loop.quit();
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
+/// An RTSP server on 127.0.0.1 serving a test pattern at `/live`.
+fn test_pattern_server(port: u16) -> RtspServer {
+    RtspServer::start(port, vec![("/live".into(), Mount::test_pattern())]).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtsp_camera_goes_offline_when_the_server_stops_and_recovers() {
     init_tracing();
-    let server = RtspServer::start(0);
-    let port = server.port;
+    let server = test_pattern_server(0);
+    let port = server.port();
     let cfg = InferenceConfig {
         fps_target: 5,
         stall_timeout_ms: 3_000,
@@ -328,7 +273,7 @@ async fn rtsp_camera_goes_offline_when_the_server_stops_and_recovers() {
         |h| h.reconnects >= 2,
     )
     .await;
-    let _server = RtspServer::start(port);
+    let _server = test_pattern_server(port);
     let back = wait_health(&mut health, Duration::from_secs(60), "online again", |h| {
         h.state == StreamState::Online && h.reconnects >= 2
     })

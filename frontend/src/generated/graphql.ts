@@ -73,6 +73,7 @@ export type CameraSource = "RTSP" | "HTTP" | "FILE" | "OTHER";
 export interface CameraStatus {
   state: string;
   fps: number;
+  droppedFrames: number;
   lastFrameAt: string | null;
   onlineSince: string | null;
   uptimeSec: number | null;

@@ -4,7 +4,7 @@ import type { Page } from "../main";
 
 const EMPLOYEE = "id name code department status presence { present since lastSeen cameraId cameraName }";
 const CAMERA = "id name location enabled source";
-const HEALTH = "health { state fps lastFrameAt onlineSince uptimeSec reconnects lastError }";
+const HEALTH = "health { state fps droppedFrames lastFrameAt onlineSince uptimeSec reconnects lastError }";
 // Health (state, fps, uptime) is pushed by the server at this period (camerasLive); frames come
 // as a live MJPEG stream.
 const HEALTH_PUSH_SEC = 2;
@@ -72,6 +72,8 @@ function cameraTile(camera: any, openFull: (camera: any) => void): { tile: HTMLE
     status.replaceChildren(
       h(`span.pill.camera-state.${online ? "bg-emerald-100.text-emerald-800" : state === "offline" ? "bg-rose-100.text-rose-800" : "bg-slate-200.text-slate-700"}`, state),
       h("div.text-xs.text-slate-500", health?.fps != null && online ? `${Number(health.fps).toFixed(1)} fps` : "— fps"),
+      // Frames the inference workers could not keep up with (the machine is short of CPU).
+      ...(health?.droppedFrames ? [h("div.text-xs.text-amber-700.dropped-frames", `${health.droppedFrames} frames dropped`)] : []),
     );
     const parts = [
       c.source === "FILE" ? "video file (looped)" : c.source ? String(c.source).toLowerCase() : null,
