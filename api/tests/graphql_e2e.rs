@@ -197,7 +197,7 @@ async fn enrol_sight_watch_alerts_live_and_replay() {
     assert_eq!(gone["presenceChanged"]["presence"]["present"], false);
 
     // Coming back resolves it.
-    server.ok(sighting, input).await;
+    server.ok(sighting, input.clone()).await;
     let back = resolved.next().await;
     assert_eq!(back["alertResolved"]["id"], alert["alertRaised"]["id"]);
     assert_eq!(back["alertResolved"]["open"], false);
@@ -249,6 +249,31 @@ async fn enrol_sight_watch_alerts_live_and_replay() {
     assert_eq!(verification["head"], head.as_str());
     assert_eq!(verification["events"], walked.events);
     assert!(verification["problem"].is_null());
+
+    // A selection of `id` alone is answered without reading the employee back; any other field,
+    // even inside a fragment, is read from the read model after the write.
+    let only_id = server
+        .ok(
+            "mutation($i: SightingInput!) { recordSighting(input: $i) { id __typename } }",
+            input.clone(),
+        )
+        .await;
+    assert_eq!(
+        only_id["recordSighting"],
+        json!({"id": ana, "__typename": "Employee"})
+    );
+    let with_fragment = server
+        .ok(
+            "mutation($i: SightingInput!) { recordSighting(input: $i) { id ...Who } }
+             fragment Who on Employee { name presence { present cameraName } }",
+            input,
+        )
+        .await;
+    assert_eq!(with_fragment["recordSighting"]["name"], "Ana Lopez");
+    assert_eq!(
+        with_fragment["recordSighting"]["presence"]["cameraName"],
+        "Main door"
+    );
     server.finish().await;
 }
 

@@ -14,6 +14,7 @@ mod context;
 mod employees;
 mod error;
 mod faces;
+pub mod housekeeping;
 mod input;
 mod maintenance;
 pub mod passwords;

@@ -131,6 +131,25 @@ async fn a_retried_idempotency_key_appends_once_and_answers_the_same() {
     app.record_sighting(&other, sighting()).await.unwrap();
     let recognised = "SELECT count(*) FROM public.events WHERE event_type = 'FaceRecognized'";
     assert_eq!(count(app, recognised).await, 2);
+
+    // Keys expire: recent ones stay, and once forgotten a retry is a new request.
+    let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    assert_eq!(app.forget_idempotency_keys(an_hour_ago).await.unwrap(), 0);
+    let keys = "SELECT count(*) FROM public.idempotency_keys";
+    let held = count(app, keys).await;
+    assert!(
+        held >= 3,
+        "the enrolment's and both sightings' keys: {held}"
+    );
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(
+        app.forget_idempotency_keys(later).await.unwrap() as i64,
+        held
+    );
+    assert_eq!(count(app, keys).await, 0);
+    let after_expiry = app.record_sighting(&key(), sighting()).await.unwrap();
+    assert!(after_expiry.position() > stored.position());
+    assert_eq!(count(app, recognised).await, 3);
     test.finish().await;
 }
 

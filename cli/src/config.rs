@@ -30,6 +30,8 @@ pub struct Settings {
     /// Seconds a write waits for the read models before answering "stored" (HTTP 202, GraphQL
     /// code STORED) instead of the changed object.
     pub read_wait_sec: u32,
+    /// Hours an idempotency key answers retries before it is forgotten (0: never forgotten).
+    pub idempotency_key_hours: u32,
     /// Snapshots, latest camera frames and attendance captures live here.
     pub data_dir: PathBuf,
     pub server: ServerSettings,
@@ -171,6 +173,7 @@ impl Default for Settings {
             database_url: facewatch_store::DEFAULT_DATABASE_URL.into(),
             database_pool_size: facewatch_store::DEFAULT_POOL_SIZE,
             read_wait_sec: facewatch_app::DEFAULT_READ_WAIT.as_secs() as u32,
+            idempotency_key_hours: 72,
             data_dir: PathBuf::from("data"),
             server: ServerSettings::default(),
             presence: PresenceSettings {

@@ -9,6 +9,10 @@ mod logging;
 mod wiring;
 mod worker;
 
+/// mimalloc instead of glibc's malloc: see cli/Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -409,6 +413,16 @@ async fn serve(
             until_stopped(),
         )),
     ];
+    if settings.idempotency_key_hours > 0 {
+        let keep = Duration::from_secs(u64::from(settings.idempotency_key_hours) * 3600);
+        tasks.push(tokio::spawn(
+            facewatch_app::housekeeping::expire_idempotency_keys(
+                app.clone(),
+                keep,
+                until_stopped(),
+            ),
+        ));
+    }
     tasks.extend(integrations::spawn(&settings, &app, cameras, until_stopped));
     match vision {
         Some(vision) if settings.cameras.max_cameras > 0 => tasks.push(tokio::spawn(

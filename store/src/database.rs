@@ -1,7 +1,8 @@
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/facewatch";
@@ -37,12 +38,52 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<PgPool, sql
         .run(&mut migration_conn)
         .await?;
     migration_conn.close().await?;
-    let options = PgConnectOptions::from_str(url)?
-        .options([("search_path", format!("{READ_SCHEMA},public"))]);
+    let options = connect_options(url)?.options([("search_path", format!("{READ_SCHEMA},public"))]);
     PgPoolOptions::new()
         .max_connections(max_connections.max(2))
+        // sqlx pings a connection before every use by default: a second round trip for each short
+        // query of the write path. Only a connection idle long enough to have been dropped by a
+        // firewall or a restarted server is checked; a connection that breaks in use fails its
+        // query with an error and leaves the pool.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IDLE_AFTER {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
+}
+
+/// The options facewatch connects to `url` with (TLS only where it protects something, see
+/// [`plain_on_loopback`]).
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(plain_on_loopback(url, PgConnectOptions::from_str(url)?))
+}
+
+/// A pooled connection idle at least this long is checked with a round trip before it is used.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(30);
+
+/// TLS to a server on this very host protects nothing and costs both sides CPU on every query
+/// (`sslmode=prefer`, the default, negotiates it): on a loopback address or a Unix socket, and
+/// unless the URL or `PGSSLMODE` asks for a mode, connect without it.
+fn plain_on_loopback(url: &str, options: PgConnectOptions) -> PgConnectOptions {
+    let asked = url.contains("sslmode=") || std::env::var_os("PGSSLMODE").is_some();
+    let host = options.get_host();
+    let local = host.starts_with('/')
+        || host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if local && !asked {
+        options.ssl_mode(PgSslMode::Disable)
+    } else {
+        options
+    }
 }
 
 /// A fresh, uniquely named database URL on the server of `base_url` (for tests and demos).
@@ -75,5 +116,37 @@ impl ScratchDatabase {
     pub async fn drop(self) -> Result<(), sqlx::Error> {
         self.pool.close().await;
         drop_database(&self.url).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(url: &str) -> PgSslMode {
+        plain_on_loopback(url, PgConnectOptions::from_str(url).unwrap()).get_ssl_mode()
+    }
+
+    #[test]
+    fn loopback_connections_skip_tls_unless_a_mode_is_asked_for() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return; // the environment decides; nothing of ours to check
+        }
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/fw",
+            "postgres://postgres@localhost/fw",
+            "postgres://postgres@[::1]:5432/fw",
+            "postgres:///fw?host=/var/run/postgresql",
+        ] {
+            assert!(matches!(mode(url), PgSslMode::Disable), "{url}");
+        }
+        assert!(matches!(
+            mode("postgres://postgres@db.example.com/fw"),
+            PgSslMode::Prefer
+        ));
+        assert!(matches!(
+            mode("postgres://postgres@127.0.0.1/fw?sslmode=require"),
+            PgSslMode::Require
+        ));
     }
 }

@@ -8,6 +8,7 @@ pub mod chain;
 mod database;
 mod feed;
 mod follow;
+mod idempotency;
 mod leader;
 mod store;
 mod stream_locks;
@@ -16,11 +17,12 @@ pub use chain::{verify_chain, ChainProblem, ChainReport, Link};
 /// Re-exported so that callers of `EventStore::execute` name the same trait.
 pub use cqrs_es::Aggregate;
 pub use database::{
-    connect, connect_with, drop_database, test_database_url, ScratchDatabase, DEFAULT_DATABASE_URL,
-    DEFAULT_POOL_SIZE, READ_SCHEMA,
+    connect, connect_options, connect_with, drop_database, test_database_url, ScratchDatabase,
+    DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE, READ_SCHEMA,
 };
 pub use feed::{read_range, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
 pub use follow::{follow_log, FollowOptions, LogFollower};
+pub use idempotency::forget_idempotency_keys;
 pub use leader::{lead, LeaderOptions, LeaderStop};
 pub use sqlx::PgPool;
 pub use store::{CommandError, CommandMetadata, EventStore, Outcome};

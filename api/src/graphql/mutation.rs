@@ -302,6 +302,10 @@ impl Mutation {
             .await
             .map_err(app_error)?;
         app.settle(&[outcome]).await.map_err(app_error)?;
+        // Cameras and integrations ask for `{ id }` only: no need to read the employee back.
+        if selects_only_id(ctx) {
+            return Ok(Employee::id_only(employee_id));
+        }
         view(app.employee_view(&employee_id).await)
     }
 
@@ -352,6 +356,14 @@ impl Mutation {
         let (app, _) = caller(ctx)?;
         view(app.run_replay_audit().await)
     }
+}
+
+/// Whether the current field's selection asks for nothing but `id` (and `__typename`); fragments
+/// are looked into.
+pub(crate) fn selects_only_id(ctx: &Context<'_>) -> bool {
+    ctx.field()
+        .selection_set()
+        .all(|field| matches!(field.name(), "id" | "__typename"))
 }
 
 fn view<V, T: From<V>>(result: app::Result<V>) -> Result<T> {

@@ -94,6 +94,30 @@ pub struct Employee {
     pub presence: Presence,
 }
 
+impl Employee {
+    /// An answer for a selection that asks for nothing but `id` (see
+    /// [`super::mutation::selects_only_id`]): the other fields are never sent, so the read model
+    /// need not be read for them.
+    pub(crate) fn id_only(id: String) -> Self {
+        Self {
+            id,
+            name: String::new(),
+            code: String::new(),
+            department: String::new(),
+            status: String::new(),
+            face_templates: 0,
+            enrolled_at: DateTime::<Utc>::UNIX_EPOCH,
+            presence: Presence {
+                present: false,
+                since: None,
+                last_seen: None,
+                camera_id: None,
+                camera_name: None,
+            },
+        }
+    }
+}
+
 impl From<EmployeeView> for Employee {
     fn from(v: EmployeeView) -> Self {
         Self {

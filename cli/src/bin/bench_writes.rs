@@ -202,7 +202,9 @@ async fn raw_insert_rate(
     .await?;
     let mut conns = Vec::with_capacity(connections);
     for _ in 0..connections {
-        conns.push(PgConnection::connect(url).await?);
+        // Connected like the server's pool (no TLS on loopback), so the yardstick is PostgreSQL's best.
+        let options = facewatch_store::connect_options(url)?;
+        conns.push(PgConnection::connect_with(&options).await?);
     }
     let started = Instant::now();
     let stop_at = started + duration;
