@@ -4,9 +4,10 @@
 //! the embedding model with a dynamic batch dimension (`fr_feature_batch.onnx`), and gives each
 //! worker its vectors back.
 //!
-//! On a GPU one run of 32 faces costs about what one face does, so batching turns many small runs
-//! into few; on a CPU the work per face stays the same and the workers' runs, which go in parallel,
-//! become one thread's: off by default (the README has the CPU numbers).
+//! On a GPU a run of 32 faces should cost little more than a run of one (not measured here: no
+//! GPU), so batching turns many small runs into few; on a CPU the work per face stays the same and
+//! the workers' runs, which go in parallel, become one thread's: off by default (the README has the
+//! CPU numbers).
 //!
 //! The batcher blocks on its queue (no polling); the queue holds at most one request per worker
 //! (each worker waits for its answer) and a run that fails fails only the faces in it, each with
