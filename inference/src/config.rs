@@ -41,6 +41,17 @@ pub enum Provider {
     Cpu,
 }
 
+/// Embedding the faces of many frames in one model run (`embedding_batch`), for GPU execution
+/// providers: see [`crate::batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingBatch {
+    /// Most faces in one run of the embedding model (1-256).
+    pub max_faces: usize,
+    /// How long the first face of a batch waits for more (0-1000 ms).
+    pub wait_ms: u64,
+}
+
 /// All settings of `facewatch-inference`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,6 +73,10 @@ pub struct InferenceConfig {
     /// Threads of each camera's video decoder (libav `max-threads`); 0 lets the decoder decide
     /// (one per core, per camera).
     pub decoder_threads: u32,
+    /// Embed the faces that all workers submit within `wait_ms` in one run of
+    /// `fr_feature_batch.onnx` (see [`crate::batch`]); meant for GPU execution providers.
+    /// `None` (the default): each face is embedded in a run of its own on its worker.
+    pub embedding_batch: Option<EmbeddingBatch>,
 
     /// Frames per second analysed per camera (extra frames are dropped).
     pub fps_target: u32,
@@ -137,6 +152,7 @@ impl Default for InferenceConfig {
             inference_threads: 1,
             inference_workers: 0,
             decoder_threads: 1,
+            embedding_batch: None,
             fps_target: 8,
             stream_max_width: 720,
             motion_gating: true,
@@ -225,6 +241,10 @@ impl InferenceConfig {
         in_range("inference_threads", self.inference_threads, 0, 256)?;
         in_range("inference_workers", self.inference_workers, 0, 256)?;
         in_range("decoder_threads", self.decoder_threads, 0, 64)?;
+        if let Some(batch) = &self.embedding_batch {
+            in_range("embedding_batch.max_faces", batch.max_faces, 1, 256)?;
+            in_range("embedding_batch.wait_ms", batch.wait_ms, 0, 1_000)?;
+        }
         in_range("fps_target", self.fps_target, 1, 60)?;
         in_range("motion_threshold", self.motion_threshold, 1, 254)?;
         unit_interval("motion_min_area", self.motion_min_area)?;
@@ -466,6 +486,16 @@ mod tests {
             }),
             "detection_size"
         );
+        assert_eq!(
+            err_key(InferenceConfig {
+                embedding_batch: Some(EmbeddingBatch {
+                    max_faces: 0,
+                    wait_ms: 4
+                }),
+                ..d()
+            }),
+            "embedding_batch.max_faces"
+        );
     }
 
     #[test]
@@ -516,6 +546,21 @@ mod tests {
         assert_eq!(cfg.rtsp_protocol, RtspProtocol::Udp);
         assert_eq!(cfg.providers, vec![Provider::Cpu]);
         assert_eq!(cfg.stream_max_width, 720);
+        assert_eq!(cfg.embedding_batch, None, "off by default");
+
+        let batched: InferenceConfig = figment::Figment::new()
+            .merge(Toml::string(
+                "embedding_batch = { max_faces = 32, wait_ms = 4 }",
+            ))
+            .extract()
+            .unwrap();
+        assert_eq!(
+            batched.embedding_batch,
+            Some(EmbeddingBatch {
+                max_faces: 32,
+                wait_ms: 4
+            })
+        );
 
         let typo = figment::Figment::new()
             .merge(Toml::string("fps_targett = 5"))

@@ -41,6 +41,20 @@ pub(crate) fn check(session: &Session) -> Result<(), EngineError> {
     crate::engine::check_input_shape(session, "fr_feature.onnx", &[1, 3, s, s])
 }
 
+/// Fails unless the batch embedding model takes any number of aligned faces.
+pub(crate) fn check_batch(session: &Session) -> Result<(), EngineError> {
+    let name = crate::engine::EMBEDDING_BATCH_MODEL;
+    let s = ALIGNED_SIZE as i64;
+    let dims = crate::engine::input_dims(session, name)?;
+    if dims.len() != 4 || dims[0] >= 0 || dims[1..] != [3, s, s] {
+        return Err(EngineError::ModelOutput(format!(
+            "{name} takes input {dims:?}, not [batch, 3, {s}, {s}] with a dynamic batch \
+             (run scripts/fetch-models.sh)"
+        )));
+    }
+    Ok(())
+}
+
 /// The unit-length embedding of an aligned 112x112 face.
 pub(crate) fn embed(session: &mut Session, aligned: &RgbImage) -> Result<Vec<f32>, EngineError> {
     if aligned.dimensions() != (ALIGNED_SIZE, ALIGNED_SIZE) {

@@ -4,7 +4,7 @@
 //! One engine is shared (in an `Arc`) by all cameras.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use image::RgbImage;
 use ort::environment::Environment;
@@ -13,6 +13,7 @@ use ort::session::builder::SessionBuilder;
 use ort::session::Session;
 use ort::value::ValueType;
 
+use crate::batch::{BatchStats, EmbeddingBatcher};
 use crate::config::{InferenceConfig, Provider};
 use crate::detect::{DetectedFace, Detector};
 use crate::pool::InferencePool;
@@ -21,6 +22,8 @@ use crate::pool::InferencePool;
 pub const DETECTOR_MODEL: &str = "fr_detect.onnx";
 pub const LANDMARK_MODEL: &str = "fr_landmark.onnx";
 pub const EMBEDDING_MODEL: &str = "fr_feature.onnx";
+/// The embedding model with a dynamic batch dimension, for `embedding_batch`.
+pub const EMBEDDING_BATCH_MODEL: &str = "fr_feature_batch.onnx";
 
 /// Why the engine could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,19 @@ pub enum EngineError {
     ModelOutput(String),
     #[error("inference failed: {0}")]
     Inference(#[from] ort::Error),
+    #[error("embedding batch of {faces} faces failed")]
+    Batch {
+        faces: usize,
+        #[source]
+        source: Arc<EngineError>,
+    },
+    #[error("the embedding batcher has stopped")]
+    BatcherStopped,
+    #[error("cannot start the embedding batcher: {0}")]
+    BatcherThread(#[source] std::io::Error),
+    /// One error for all the faces of a frame.
+    #[error(transparent)]
+    Shared(Arc<EngineError>),
 }
 
 /// Locks a mutex, ignoring poisoning (a panicked run leaves no broken state in a session).
@@ -44,12 +60,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Fails unless the model's first input has `expected` shape (`-1` dims match anything).
-pub(crate) fn check_input_shape(
-    session: &Session,
-    name: &str,
-    expected: &[i64],
-) -> Result<(), EngineError> {
+/// The shape of the model's first input (`-1` for a dynamic dimension).
+pub(crate) fn input_dims(session: &Session, name: &str) -> Result<Vec<i64>, EngineError> {
     let input = session
         .inputs()
         .first()
@@ -59,7 +71,16 @@ pub(crate) fn check_input_shape(
             "{name}: input is not a tensor"
         )));
     };
-    let dims: Vec<i64> = shape.iter().copied().collect();
+    Ok(shape.iter().copied().collect())
+}
+
+/// Fails unless the model's first input has `expected` shape (`-1` dims match anything).
+pub(crate) fn check_input_shape(
+    session: &Session,
+    name: &str,
+    expected: &[i64],
+) -> Result<(), EngineError> {
+    let dims = input_dims(session, name)?;
     let matches =
         dims.len() == expected.len() && dims.iter().zip(expected).all(|(d, e)| *d < 0 || d == e);
     if !matches {
@@ -179,6 +200,8 @@ pub struct FaceEngine {
     returned: Condvar,
     max_sets: usize,
     pool: OnceLock<InferencePool>,
+    /// The shared embedding batcher, with `embedding_batch` set.
+    batcher: Option<EmbeddingBatcher>,
 }
 
 impl FaceEngine {
@@ -202,48 +225,62 @@ impl FaceEngine {
             returned: Condvar::new(),
             max_sets: cfg.worker_count(),
             pool: OnceLock::new(),
+            batcher: None,
         };
         let (first, provider) = engine.load_models()?;
         engine.provider = provider;
         lock(&engine.sets).idle.push(first);
-        tracing::info!(?provider, models = %cfg.models_dir.display(), workers = engine.max_sets, "face engine ready");
+        if let Some(settings) = cfg.embedding_batch {
+            let (session, _) = engine.load(EMBEDDING_BATCH_MODEL)?;
+            crate::embed::check_batch(&session)?;
+            let run = crate::batch::session_runner(session);
+            engine.batcher = Some(
+                EmbeddingBatcher::start(settings, engine.max_sets, run)
+                    .map_err(EngineError::BatcherThread)?,
+            );
+        }
+        tracing::info!(?provider, models = %cfg.models_dir.display(), workers = engine.max_sets,
+            embedding_batch = ?cfg.embedding_batch, "face engine ready");
         Ok(engine)
     }
 
-    fn load_models(&self) -> Result<(Models, Provider), EngineError> {
+    /// A session of the model `file` in `models_dir`, on the first usable provider.
+    fn load(&self, file: &str) -> Result<(Session, Provider), EngineError> {
         let cfg = &self.cfg;
-        let mut provider = Provider::Cpu;
-        let mut load = |file: &str| -> Result<Session, EngineError> {
-            let path = cfg.models_dir.join(file);
-            if !path.is_file() {
-                return Err(EngineError::ModelMissing { path });
-            }
-            let model_error = |source: ort::Error| EngineError::Model {
-                path: path.clone(),
-                source,
-            };
-            // ONNX Runtime's info messages (memory arenas, ...) are noise here. Spinning threads
-            // would keep cores busy between frames; they sleep instead.
-            let mut builder = Session::builder(&self.env)
-                .and_then(|b| {
-                    b.with_log_level(ort::logging::LogLevel::Warning)
-                        .map_err(Into::into)
-                })
-                .and_then(|b| b.with_intra_op_spinning(false).map_err(Into::into))
-                .and_then(|b| b.with_inter_op_spinning(false).map_err(Into::into))
-                .map_err(model_error)?;
-            if cfg.inference_threads > 0 {
-                builder = builder
-                    .with_intra_threads(cfg.inference_threads)
-                    .map_err(|e| model_error(e.into()))?;
-            }
-            provider = register_provider(&mut builder, &cfg.providers);
-            builder.commit_from_file(&path).map_err(model_error)
+        let path = cfg.models_dir.join(file);
+        if !path.is_file() {
+            return Err(EngineError::ModelMissing { path });
+        }
+        let model_error = |source: ort::Error| EngineError::Model {
+            path: path.clone(),
+            source,
         };
+        // ONNX Runtime's info messages (memory arenas, ...) are noise here. Spinning threads
+        // would keep cores busy between frames; they sleep instead.
+        let mut builder = Session::builder(&self.env)
+            .and_then(|b| {
+                b.with_log_level(ort::logging::LogLevel::Warning)
+                    .map_err(Into::into)
+            })
+            .and_then(|b| b.with_intra_op_spinning(false).map_err(Into::into))
+            .and_then(|b| b.with_inter_op_spinning(false).map_err(Into::into))
+            .map_err(model_error)?;
+        if cfg.inference_threads > 0 {
+            builder = builder
+                .with_intra_threads(cfg.inference_threads)
+                .map_err(|e| model_error(e.into()))?;
+        }
+        let provider = register_provider(&mut builder, &cfg.providers);
+        let session = builder.commit_from_file(&path).map_err(model_error)?;
+        Ok((session, provider))
+    }
+
+    fn load_models(&self) -> Result<(Models, Provider), EngineError> {
+        let (detector, provider) = self.load(DETECTOR_MODEL)?;
         let models = Models {
-            detector: load(DETECTOR_MODEL)?,
-            landmarker: load(LANDMARK_MODEL)?,
-            embedder: load(EMBEDDING_MODEL)?,
+            detector,
+            landmarker: self.load(LANDMARK_MODEL)?.0,
+            embedder: self.load(EMBEDDING_MODEL)?.0,
         };
         self.detector.check(&models.detector, &models.landmarker)?;
         crate::embed::check(&models.embedder)?;
@@ -301,8 +338,44 @@ impl FaceEngine {
             .detect(&mut models.detector, &mut models.landmarker, frame)
     }
 
-    /// The unit-length embedding of a face aligned with [`crate::geometry::align_face`].
+    /// The unit-length embedding of a face aligned with [`crate::geometry::align_face`], in a run
+    /// of its own (enrolment; the cameras use [`Self::embed_faces`]).
     pub fn embed(&self, aligned: &RgbImage) -> Result<Vec<f32>, EngineError> {
         crate::embed::embed(&mut self.models()?.embedder, aligned)
     }
+
+    /// The embeddings of the aligned faces of one frame, in order: through the shared batcher with
+    /// `embedding_batch` set (a failed batch fails every face of the frame), else one run per face
+    /// on the caller's thread (a failed run fails that face only).
+    pub fn embed_faces(&self, aligned: &[RgbImage]) -> Vec<Result<Vec<f32>, EngineError>> {
+        if aligned.is_empty() {
+            return Vec::new();
+        }
+        if let Some(batcher) = &self.batcher {
+            return match batcher.embed(aligned) {
+                Ok(vectors) => vectors.into_iter().map(Ok).collect(),
+                Err(e) => shared_error(e, aligned.len()),
+            };
+        }
+        match self.models() {
+            Ok(mut models) => aligned
+                .iter()
+                .map(|face| crate::embed::embed(&mut models.embedder, face))
+                .collect(),
+            Err(e) => shared_error(e, aligned.len()),
+        }
+    }
+
+    /// Model runs and faces of the embedding batcher; `None` without `embedding_batch`.
+    pub fn batch_stats(&self) -> Option<BatchStats> {
+        self.batcher.as_ref().map(EmbeddingBatcher::stats)
+    }
+}
+
+/// `e` for each of `n` faces.
+fn shared_error<T>(e: EngineError, n: usize) -> Vec<Result<T, EngineError>> {
+    let e = Arc::new(e);
+    (0..n)
+        .map(|_| Err(EngineError::Shared(e.clone())))
+        .collect()
 }

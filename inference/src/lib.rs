@@ -28,6 +28,7 @@
 //! ```
 
 mod analyzer;
+pub mod batch;
 pub mod config;
 pub mod detect;
 pub mod embed;
@@ -49,7 +50,8 @@ pub mod synthetic;
 pub mod track;
 pub mod video;
 
-pub use config::{ConfigError, InferenceConfig, Provider, RtspProtocol};
+pub use batch::BatchStats;
+pub use config::{ConfigError, EmbeddingBatch, InferenceConfig, Provider, RtspProtocol};
 pub use detect::DetectedFace;
 pub use engine::{EngineError, FaceEngine};
 pub use gallery::{enrol_image, enrol_photo, EnrolError, Gallery, GalleryError, Match};

@@ -9,13 +9,20 @@
 //! cargo run --release -p facewatch-inference --bin bench -- \
 //!     [--models models] [--image models/test-images/debate.jpg] [--frames 50]
 //! ```
+//!
+//! With `--batch 1,8,32` it measures embeddings per second instead: one face per run as the
+//! workers do by default, then through the embedding batcher (`embedding_batch`, one run of N
+//! faces) at each size, `--embeddings` faces each (default 256), on `--threads` ONNX Runtime
+//! threads (default 1).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use facewatch_inference::track::{Tracker, TrackerConfig, Vote};
-use facewatch_inference::{align_face, FaceEngine, Gallery, InferenceConfig, Provider};
+use facewatch_inference::{
+    align_face, EmbeddingBatch, FaceEngine, Gallery, InferenceConfig, Provider,
+};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 
@@ -23,13 +30,22 @@ struct Args {
     models: PathBuf,
     image: Option<PathBuf>,
     frames: u32,
+    batch: Vec<usize>,
+    embeddings: usize,
+    threads: usize,
 }
+
+const USAGE: &str = "usage: bench [--models DIR] [--image PATH] [--frames N] \
+                     [--batch N,N,...] [--embeddings N] [--threads N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         models: PathBuf::from("models"),
         image: None,
         frames: 50,
+        batch: Vec::new(),
+        embeddings: 256,
+        threads: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -38,9 +54,22 @@ fn parse_args() -> Result<Args, String> {
             "--models" => args.models = PathBuf::from(value()?),
             "--image" => args.image = Some(PathBuf::from(value()?)),
             "--frames" => args.frames = value()?.parse().map_err(|e| format!("--frames: {e}"))?,
-            "-h" | "--help" => {
-                return Err("usage: bench [--models DIR] [--image PATH] [--frames N]".into());
+            "--batch" => {
+                args.batch = value()?
+                    .split(',')
+                    .map(|n| match n.trim().parse::<usize>() {
+                        Ok(n) if (1..=256).contains(&n) => Ok(n),
+                        _ => Err(format!("--batch: {n} is not a size in 1..=256")),
+                    })
+                    .collect::<Result<_, _>>()?;
             }
+            "--embeddings" => {
+                args.embeddings = value()?.parse().map_err(|e| format!("--embeddings: {e}"))?;
+            }
+            "--threads" => {
+                args.threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?;
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other} (see --help)")),
         }
     }
@@ -130,12 +159,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = InferenceConfig {
         models_dir: args.models.clone(),
         providers: vec![Provider::Cpu],
-        inference_threads: 1,
+        inference_threads: args.threads,
         ..InferenceConfig::default()
     };
     cfg.validate()?;
     let image_path = args
         .image
+        .clone()
         .unwrap_or_else(|| args.models.join("test-images").join("debate.jpg"));
     let photo = image::open(&image_path)
         .map_err(|e| format!("{}: {e}", image_path.display()))?
@@ -144,6 +174,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let height = (photo.height() as f32 * width as f32 / photo.width() as f32).round() as u32;
     let frame = imageops::resize(&photo, width, height, FilterType::Triangle);
 
+    if !args.batch.is_empty() {
+        return bench_batches(&cfg, &frame, &args);
+    }
     let engine = FaceEngine::new(&cfg)?;
     let mut gallery = Gallery::new();
     for (i, face) in engine.detect(&frame)?.iter().enumerate() {
@@ -180,6 +213,68 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ms(r.total, n),
             fps / f64::from(cfg.fps_target),
             cfg.fps_target
+        );
+    }
+    Ok(())
+}
+
+/// Embeddings per second: one face per run (the default), then batches of each `--batch` size.
+fn bench_batches(
+    cfg: &InferenceConfig,
+    frame: &RgbImage,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let largest = args.batch.iter().copied().max().unwrap_or(1);
+    // A window of 0: each request (one batch of N faces) runs at once, alone.
+    let batched = InferenceConfig {
+        embedding_batch: Some(EmbeddingBatch {
+            max_faces: largest,
+            wait_ms: 0,
+        }),
+        ..cfg.clone()
+    };
+    let engine = FaceEngine::new(&batched)?;
+    let found: Vec<RgbImage> = engine
+        .detect(frame)?
+        .iter()
+        .filter_map(|f| align_face(frame, &f.landmarks))
+        .collect();
+    if found.is_empty() {
+        return Err("no face in the image".into());
+    }
+    let faces: Vec<RgbImage> = found.iter().cycle().take(largest).cloned().collect();
+    let total = args.embeddings.max(1);
+    println!(
+        "{} faces from the image, {total} embeddings per size, {} ONNX Runtime thread(s), {:?}",
+        found.len(),
+        cfg.inference_threads,
+        engine.provider()
+    );
+    engine.embed(&faces[0])?; // warm-up
+    let started = Instant::now();
+    for i in 0..total {
+        engine.embed(&faces[i % faces.len()])?;
+    }
+    let single = total as f64 / started.elapsed().as_secs_f64();
+    println!("one face per run (default): {single:8.1} embeddings/s");
+    for &n in &args.batch {
+        let batch = &faces[..n];
+        for r in engine.embed_faces(batch) {
+            r?; // warm-up (ONNX Runtime plans each new shape)
+        }
+        let runs = total.div_ceil(n);
+        let started = Instant::now();
+        for _ in 0..runs {
+            for r in engine.embed_faces(batch) {
+                r?;
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let rate = (runs * n) as f64 / elapsed;
+        println!(
+            "batch {n:3} (batcher): {rate:8.1} embeddings/s, {:7.2} ms per run, x{:.2} vs one per run",
+            elapsed * 1000.0 / runs as f64,
+            rate / single
         );
     }
     Ok(())
