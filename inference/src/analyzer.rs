@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use image::RgbImage;
 use tokio::sync::{mpsc, watch};
 
-use crate::detect::DetectedFace;
 use crate::engine::{lock, FaceEngine};
 use crate::frame::AnalysedFrame;
 use crate::gallery::Gallery;
@@ -70,6 +69,7 @@ impl FrameJob for Analyzer {
             h.analysed_frames += 1;
             h.detector_skips += u64::from(!detect);
             h.undecoded_frames = undecoded;
+            h.idle = self.motion.enabled() && idle;
             if let Some(fps) = fps {
                 h.fps = fps;
             }
@@ -79,19 +79,20 @@ impl FrameJob for Analyzer {
 
 impl Analyzer {
     fn analyse(&mut self, frame: RgbImage, at: DateTime<Utc>) {
-        let faces = self.engine.detect(&frame).unwrap_or_else(|e| {
+        // Boxes only: landmarks are found later, for the faces that are embedded.
+        let faces = self.engine.detect_boxes(&frame).unwrap_or_else(|e| {
             tracing::warn!(camera = %self.camera_id, error = %e, "face detection failed");
             Vec::new()
         });
-        let boxes: Vec<BBox> = faces.iter().map(|f| f.bbox).collect();
+        let boxes: Vec<BBox> = faces.iter().map(|(bbox, _)| *bbox).collect();
         let track_ids = self.tracker.update(&boxes);
-        let overlays = faces
+        let overlays = boxes
             .iter()
             .zip(track_ids)
-            .map(|(face, track_id)| {
-                let (label, similarity) = self.recognise(&frame, face, track_id, at);
+            .map(|(bbox, track_id)| {
+                let (label, similarity) = self.recognise(&frame, bbox, track_id, at);
                 FaceOverlay {
-                    bbox: face.bbox,
+                    bbox: *bbox,
                     track_id,
                     label,
                     similarity,
@@ -146,7 +147,7 @@ impl Analyzer {
     fn recognise(
         &mut self,
         frame: &RgbImage,
-        face: &DetectedFace,
+        face: &BBox,
         track_id: u64,
         at: DateTime<Utc>,
     ) -> (FaceLabel, Option<f32>) {
@@ -194,7 +195,7 @@ impl Analyzer {
                     track_id,
                     at,
                     embedding,
-                    snapshot_jpeg: face_snapshot(frame, &face.bbox, self.jpeg_quality),
+                    snapshot_jpeg: face_snapshot(frame, face, self.jpeg_quality),
                 });
             }
             None => {}
@@ -203,17 +204,18 @@ impl Analyzer {
         (label, similarity)
     }
 
-    /// The embedding of a face that passes the quality gates, else the label to show.
-    fn quality_embedding(
-        &self,
-        frame: &RgbImage,
-        face: &DetectedFace,
-    ) -> Result<Vec<f32>, FaceLabel> {
+    /// The embedding of a face that passes the quality gates, else the label to show. Its
+    /// landmarks are found here, only for the faces that are embedded.
+    fn quality_embedding(&self, frame: &RgbImage, face: &BBox) -> Result<Vec<f32>, FaceLabel> {
         self.gate
-            .check_size(&face.bbox)
+            .check_size(face)
             .map_err(|_| FaceLabel::PoorQuality)?;
-        let aligned = align_face(frame, &face.landmarks).ok_or(FaceLabel::PoorQuality)?;
-        if let Err(issue) = self.gate.check(&face.bbox, &aligned) {
+        let landmarks = self.engine.landmarks(frame, face).map_err(|e| {
+            tracing::warn!(camera = %self.camera_id, error = %e, "face landmarks failed");
+            FaceLabel::Pending
+        })?;
+        let aligned = align_face(frame, &landmarks).ok_or(FaceLabel::PoorQuality)?;
+        if let Err(issue) = self.gate.check(face, &aligned) {
             tracing::trace!(camera = %self.camera_id, %issue, "face skipped");
             return Err(FaceLabel::PoorQuality);
         }
@@ -236,7 +238,7 @@ impl Analyzer {
     fn emit(
         &mut self,
         frame: &RgbImage,
-        face: &DetectedFace,
+        face: &BBox,
         track_id: u64,
         at: DateTime<Utc>,
         employee_id: String,
@@ -249,7 +251,7 @@ impl Analyzer {
             at,
             similarity,
             track_id,
-            snapshot_jpeg: Some(face_snapshot(frame, &face.bbox, self.jpeg_quality)),
+            snapshot_jpeg: Some(face_snapshot(frame, face, self.jpeg_quality)),
         });
     }
 
