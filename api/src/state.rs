@@ -54,6 +54,14 @@ pub struct CameraStatus {
     pub fps: f64,
     /// Frames dropped unanalysed because the inference workers were behind (since start).
     pub dropped_frames: u64,
+    /// Encoded frames never decoded (since start) because the camera was idle: with motion
+    /// gating and `idle_key_frames_only`, a still scene with nobody tracked decodes key frames
+    /// only.
+    pub undecoded_frames: u64,
+    /// The camera is idle: motion gating sees a still scene and nobody is tracked, so the
+    /// detector is skipped (and with `idle_key_frames_only` only key frames are decoded: `fps`
+    /// is then the key-frame rate, about 1, not a shortfall).
+    pub idle: bool,
     pub last_frame_at: Option<DateTime<Utc>>,
     /// Since when the current connection delivers frames (null unless ONLINE).
     pub online_since: Option<DateTime<Utc>>,

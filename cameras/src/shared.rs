@@ -26,6 +26,13 @@ pub struct SharedHealth {
     /// Frames the analysis could not keep up with (dropped, oldest first).
     #[serde(default)]
     pub dropped_frames: u64,
+    /// Encoded frames never decoded because the camera was idle (key frames only).
+    #[serde(default)]
+    pub undecoded_frames: u64,
+    /// Motion gating sees a still scene and nobody is tracked (the fps is then the key-frame
+    /// rate, not a shortfall).
+    #[serde(default)]
+    pub idle: bool,
     pub last_frame_at: Option<DateTime<Utc>>,
     pub online_since: Option<DateTime<Utc>>,
     pub reconnects: u64,
@@ -48,6 +55,8 @@ impl From<&CameraHealth> for SharedHealth {
             state: state.into(),
             fps: health.fps.into(),
             dropped_frames: health.dropped_frames,
+            undecoded_frames: health.undecoded_frames,
+            idle: health.idle && health.state == StreamState::Online,
             last_frame_at: health.last_frame_at,
             online_since: health.online_since,
             reconnects: health.reconnects,

@@ -47,6 +47,8 @@ impl CameraMonitor for ClusterCameras {
             state: health.state,
             fps: health.fps,
             dropped_frames: health.dropped_frames,
+            undecoded_frames: health.undecoded_frames,
+            idle: health.idle,
             last_frame_at: health.last_frame_at,
             online_since: health.online_since,
             reconnects: health.reconnects,

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use image::RgbImage;
 use tokio::sync::{mpsc, watch};
 
-use crate::detect::DetectedFace;
 use crate::engine::{lock, EngineError, FaceEngine};
 use crate::frame::AnalysedFrame;
 use crate::gallery::Gallery;
@@ -78,6 +77,7 @@ impl FrameJob for Analyzer {
             h.analysed_frames += 1;
             h.detector_skips += u64::from(!detect);
             h.undecoded_frames = undecoded;
+            h.idle = self.motion.enabled() && idle;
             if let Some(fps) = fps {
                 h.fps = fps;
             }
@@ -87,17 +87,18 @@ impl FrameJob for Analyzer {
 
 impl Analyzer {
     fn analyse(&mut self, frame: RgbImage, at: DateTime<Utc>) {
-        let faces = self.engine.detect(&frame).unwrap_or_else(|e| {
+        // Boxes only: landmarks are found later, for the faces that are embedded.
+        let faces = self.engine.detect_boxes(&frame).unwrap_or_else(|e| {
             tracing::warn!(camera = %self.camera_id, error = %e, "face detection failed");
             Vec::new()
         });
-        let boxes: Vec<BBox> = faces.iter().map(|f| f.bbox).collect();
+        let boxes: Vec<BBox> = faces.iter().map(|(bbox, _)| *bbox).collect();
         let track_ids = self.tracker.update(&boxes);
         // The faces to embed go to the engine together (one batch with `embedding_batch`).
         let mut labels = Vec::with_capacity(faces.len());
         let mut aligned = Vec::new();
         let mut to_embed = Vec::new();
-        for (i, (face, &track_id)) in faces.iter().zip(&track_ids).enumerate() {
+        for (i, (face, &track_id)) in boxes.iter().zip(&track_ids).enumerate() {
             match self.prepare(&frame, face, track_id, at) {
                 Prepared::Labelled(label, similarity) => labels.push(Some((label, similarity))),
                 Prepared::Embed(face) => {
@@ -109,16 +110,16 @@ impl Analyzer {
         }
         let embeddings = self.engine.embed_faces(&aligned);
         for (i, embedding) in to_embed.into_iter().zip(embeddings) {
-            labels[i] = Some(self.recognise(&frame, &faces[i], track_ids[i], at, embedding));
+            labels[i] = Some(self.recognise(&frame, &boxes[i], track_ids[i], at, embedding));
         }
-        let overlays = faces
+        let overlays = boxes
             .iter()
             .zip(track_ids)
             .zip(labels)
-            .map(|((face, track_id), label)| {
+            .map(|((bbox, track_id), label)| {
                 let (label, similarity) = label.unwrap_or((FaceLabel::Pending, None));
                 FaceOverlay {
-                    bbox: face.bbox,
+                    bbox: *bbox,
                     track_id,
                     label,
                     similarity,
@@ -173,7 +174,7 @@ impl Analyzer {
     fn prepare(
         &self,
         frame: &RgbImage,
-        face: &DetectedFace,
+        face: &BBox,
         track_id: u64,
         at: DateTime<Utc>,
     ) -> Prepared {
@@ -201,7 +202,7 @@ impl Analyzer {
     fn recognise(
         &mut self,
         frame: &RgbImage,
-        face: &DetectedFace,
+        face: &BBox,
         track_id: u64,
         at: DateTime<Utc>,
         embedding: Result<Vec<f32>, EngineError>,
@@ -240,7 +241,7 @@ impl Analyzer {
                     track_id,
                     at,
                     embedding,
-                    snapshot_jpeg: face_snapshot(frame, &face.bbox, self.jpeg_quality),
+                    snapshot_jpeg: face_snapshot(frame, face, self.jpeg_quality),
                 });
             }
             None => {}
@@ -249,13 +250,18 @@ impl Analyzer {
         (label, similarity)
     }
 
-    /// The aligned face of a face that passes the quality gates, else the label to show.
-    fn aligned_face(&self, frame: &RgbImage, face: &DetectedFace) -> Result<RgbImage, FaceLabel> {
+    /// The aligned face of a face that passes the quality gates, else the label to show. Its
+    /// landmarks are found here, only for the faces that are embedded.
+    fn aligned_face(&self, frame: &RgbImage, face: &BBox) -> Result<RgbImage, FaceLabel> {
         self.gate
-            .check_size(&face.bbox)
+            .check_size(face)
             .map_err(|_| FaceLabel::PoorQuality)?;
-        let aligned = align_face(frame, &face.landmarks).ok_or(FaceLabel::PoorQuality)?;
-        if let Err(issue) = self.gate.check(&face.bbox, &aligned) {
+        let landmarks = self.engine.landmarks(frame, face).map_err(|e| {
+            tracing::warn!(camera = %self.camera_id, error = %e, "face landmarks failed");
+            FaceLabel::Pending
+        })?;
+        let aligned = align_face(frame, &landmarks).ok_or(FaceLabel::PoorQuality)?;
+        if let Err(issue) = self.gate.check(face, &aligned) {
             tracing::trace!(camera = %self.camera_id, %issue, "face skipped");
             return Err(FaceLabel::PoorQuality);
         }
@@ -275,7 +281,7 @@ impl Analyzer {
     fn emit(
         &mut self,
         frame: &RgbImage,
-        face: &DetectedFace,
+        face: &BBox,
         track_id: u64,
         at: DateTime<Utc>,
         employee_id: String,
@@ -288,7 +294,7 @@ impl Analyzer {
             at,
             similarity,
             track_id,
-            snapshot_jpeg: Some(face_snapshot(frame, &face.bbox, self.jpeg_quality)),
+            snapshot_jpeg: Some(face_snapshot(frame, face, self.jpeg_quality)),
         });
     }
 

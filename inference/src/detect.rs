@@ -177,7 +177,8 @@ impl Detector {
             .collect()
     }
 
-    fn boxes(
+    /// The face boxes in `frame` with their scores, best first, without landmarks.
+    pub(crate) fn boxes(
         &self,
         session: &mut Session,
         frame: &RgbImage,
@@ -220,7 +221,7 @@ impl Detector {
 }
 
 /// The 5 alignment points of the face in `bbox`, from the landmark model.
-fn landmarks(
+pub(crate) fn landmarks(
     session: &mut Session,
     frame: &RgbImage,
     bbox: &BBox,

@@ -16,6 +16,7 @@ use ort::value::ValueType;
 use crate::batch::{BatchStats, EmbeddingBatcher};
 use crate::config::{InferenceConfig, Provider};
 use crate::detect::{DetectedFace, Detector};
+use crate::geometry::{BBox, Point};
 use crate::pool::InferencePool;
 
 /// File names of the models inside `models_dir`.
@@ -336,6 +337,18 @@ impl FaceEngine {
         let models = &mut *guard;
         self.detector
             .detect(&mut models.detector, &mut models.landmarker, frame)
+    }
+
+    /// The face boxes in `frame` with their detector scores, best first, without landmarks
+    /// (see [`FaceEngine::landmarks`]): a camera following settled faces needs no landmarks.
+    pub fn detect_boxes(&self, frame: &RgbImage) -> Result<Vec<(BBox, f32)>, EngineError> {
+        let mut guard = self.models()?;
+        self.detector.boxes(&mut guard.detector, frame)
+    }
+
+    /// The 5 alignment points of the face in `bbox` (a box from [`FaceEngine::detect_boxes`]).
+    pub fn landmarks(&self, frame: &RgbImage, bbox: &BBox) -> Result<[Point; 5], EngineError> {
+        crate::detect::landmarks(&mut self.models()?.landmarker, frame, bbox)
     }
 
     /// The unit-length embedding of a face aligned with [`crate::geometry::align_face`], in a run

@@ -59,6 +59,11 @@ impl MotionGate {
         }
     }
 
+    /// Whether gating is on (`motion_gating`); off, every frame is a [`Decision::Refresh`].
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Decides whether the detector runs on `frame`; `tracking` says whether any face is tracked.
     /// When it runs, `frame` becomes the new reference.
     pub fn decide(&mut self, frame: &RgbImage, at: DateTime<Utc>, tracking: bool) -> Decision {

@@ -179,7 +179,10 @@ impl CameraPipeline {
                 );
                 // Nothing is analysed after this, so the stopped camera's fps stays 0.
                 slot.close();
-                health_tx.send_modify(|h| h.fps = 0.0);
+                health_tx.send_modify(|h| {
+                    h.fps = 0.0;
+                    h.idle = false;
+                });
             })?;
         Ok(Self {
             camera_id,

@@ -84,10 +84,12 @@ pub fn resize_region(
     let rows = Taps::triangle(region.height, height);
     let cols = Taps::triangle(region.width, width);
     let row_len = region.width as usize * 3;
-    let mut column_mix = vec![0.0f32; row_len];
+    // Zeros after the row: the zero-padded taps of the last columns read them, so the horizontal
+    // pass needs no clamping and its slices no bounds checks per tap.
+    let mut column_mix = vec![0.0f32; row_len + cols.per * 3];
     for oy in 0..height {
         // Vertical pass: this output row's source rows, mixed, for the region's columns.
-        column_mix.iter_mut().for_each(|v| *v = 0.0);
+        column_mix[..row_len].iter_mut().for_each(|v| *v = 0.0);
         let (first, weights) = rows.of(oy as usize);
         for (k, &w) in weights.iter().enumerate() {
             if w == 0.0 {
@@ -102,12 +104,12 @@ pub fn resize_region(
         // Horizontal pass.
         for ox in 0..width {
             let (first, weights) = cols.of(ox as usize);
+            let source = &column_mix[first * 3..(first + weights.len()) * 3];
             let mut rgb = [0.0f32; 3];
-            for (k, &w) in weights.iter().enumerate() {
-                let i = (first + k).min(region.width as usize - 1) * 3;
-                rgb[0] += column_mix[i] * w;
-                rgb[1] += column_mix[i + 1] * w;
-                rgb[2] += column_mix[i + 2] * w;
+            for (pixel, &w) in source.chunks_exact(3).zip(weights) {
+                rgb[0] += pixel[0] * w;
+                rgb[1] += pixel[1] * w;
+                rgb[2] += pixel[2] * w;
             }
             // Rounded half up, as `f32::round` does for these non-negative values, without a libm
             // call per channel.

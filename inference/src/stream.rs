@@ -59,6 +59,10 @@ pub struct CameraHealth {
     /// Encoded frames not decoded at all: the camera was idle and only key frames were decoded
     /// (`idle_key_frames_only`).
     pub undecoded_frames: u64,
+    /// Idle: motion gating saw a still scene and no face is tracked, so the detector is skipped
+    /// (and, with `idle_key_frames_only`, only key frames are decoded: `fps` is then the stream's
+    /// key-frame rate, about 1, not a shortfall).
+    pub idle: bool,
 }
 
 impl Default for CameraHealth {
@@ -77,6 +81,7 @@ impl Default for CameraHealth {
             dropped_frames: 0,
             detector_skips: 0,
             undecoded_frames: 0,
+            idle: false,
         }
     }
 }
@@ -169,6 +174,7 @@ pub fn supervise(
             health.send_modify(|h| {
                 h.state = StreamState::Connecting;
                 h.fps = 0.0;
+                h.idle = false;
                 h.online_since = None;
             });
         }
@@ -223,6 +229,7 @@ pub fn supervise(
         health.send_modify(|h| {
             h.state = StreamState::Offline;
             h.fps = 0.0;
+            h.idle = false;
             h.online_since = None;
             h.last_error = Some(error.to_string());
         });
@@ -234,6 +241,7 @@ pub fn supervise(
     health.send_modify(|h| {
         h.state = StreamState::Stopped;
         h.fps = 0.0;
+        h.idle = false;
         h.online_since = None;
     });
 }

@@ -74,6 +74,8 @@ export interface CameraStatus {
   state: string;
   fps: number;
   droppedFrames: number;
+  undecodedFrames: number;
+  idle: boolean;
   lastFrameAt: string | null;
   onlineSince: string | null;
   uptimeSec: number | null;

@@ -1,10 +1,11 @@
 import { gql, subscribe, onReconnect } from "../api";
 import { h, ago, fmtTime } from "../dom";
 import type { Page } from "../main";
+import { frameCounters, rateText } from "../camera-health";
 
 const EMPLOYEE = "id name code department status presence { present since lastSeen cameraId cameraName }";
 const CAMERA = "id name location enabled source";
-const HEALTH = "health { state fps droppedFrames lastFrameAt onlineSince uptimeSec reconnects lastError }";
+const HEALTH = "health { state fps idle droppedFrames undecodedFrames lastFrameAt onlineSince uptimeSec reconnects lastError }";
 // Health (state, fps, uptime) is pushed by the server at this period (camerasLive); frames come
 // as a live MJPEG stream.
 const HEALTH_PUSH_SEC = 2;
@@ -69,11 +70,15 @@ function cameraTile(camera: any, openFull: (camera: any) => void): { tile: HTMLE
     // Without health data (older servers) a camera cannot be shown as online.
     const state = !c.enabled ? "disabled" : health ? String(health.state).toLowerCase() : "offline";
     const online = state === "online";
+    const counters = frameCounters(health);
     status.replaceChildren(
       h(`span.pill.camera-state.${online ? "bg-emerald-100.text-emerald-800" : state === "offline" ? "bg-rose-100.text-rose-800" : "bg-slate-200.text-slate-700"}`, state),
-      h("div.text-xs.text-slate-500", health?.fps != null && online ? `${Number(health.fps).toFixed(1)} fps` : "— fps"),
+      // Idle (motion gating, key frames only): "idle", not the ~1 fps of the key frames.
+      h("div.text-xs.text-slate-500.camera-rate", online ? rateText(health) : "— fps"),
       // Frames the inference workers could not keep up with (the machine is short of CPU).
-      ...(health?.droppedFrames ? [h("div.text-xs.text-amber-700.dropped-frames", `${health.droppedFrames} frames dropped`)] : []),
+      ...(counters.dropped ? [h("div.text-xs.text-amber-700.dropped-frames", counters.dropped)] : []),
+      // Frames skipped before decoding while the camera was idle (saved CPU, not a fault).
+      ...(counters.undecoded ? [h("div.text-xs.text-slate-400.undecoded-frames", counters.undecoded)] : []),
     );
     const parts = [
       c.source === "FILE" ? "video file (looped)" : c.source ? String(c.source).toLowerCase() : null,

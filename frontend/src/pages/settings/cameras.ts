@@ -4,11 +4,12 @@ import { gql, subscribe } from "../../api";
 import type { Camera, CameraStatus } from "../../generated/graphql";
 import { h, ago, attempt, confirmDialog, field, formValues, modal } from "../../dom";
 import { section } from "./section";
+import { rateText } from "../../camera-health";
 
-type Health = Pick<CameraStatus, "state" | "fps" | "lastFrameAt" | "lastError">;
+type Health = Pick<CameraStatus, "state" | "fps" | "idle" | "lastFrameAt" | "lastError">;
 type CameraRow = Pick<Camera, "id" | "name" | "location" | "enabled" | "streamUrlRedacted"> & { health: Health | null };
 
-const HEALTH = "health { state fps lastFrameAt lastError }";
+const HEALTH = "health { state fps idle lastFrameAt lastError }";
 
 /** The status cell: state, fps and last frame; the error only while offline. */
 export function statusCell(c: Pick<CameraRow, "enabled" | "health">): HTMLElement {
@@ -18,7 +19,7 @@ export function statusCell(c: Pick<CameraRow, "enabled" | "health">): HTMLElemen
   const tone = online ? "bg-emerald-100.text-emerald-800" : state === "offline" ? "bg-rose-100.text-rose-800" : "bg-slate-200.text-slate-700";
   return h("div.space-y-0.5",
     h(`span.pill.camera-status.${tone}`, state),
-    online && health ? h("div.text-xs.text-slate-500", `${Number(health.fps ?? 0).toFixed(1)} fps · last frame ${ago(health.lastFrameAt)}`) : null,
+    online && health ? h("div.text-xs.text-slate-500", `${rateText(health)} · last frame ${ago(health.lastFrameAt)}`) : null,
     state === "offline" && health?.lastError ? h("div.text-xs.text-rose-700", health.lastError) : null);
 }
 
@@ -29,7 +30,9 @@ function connectionAnswer(c: CameraRow): [boolean, string] {
   if (!health) return [false, "Not connected: the camera is not running on this server (cameras are turned off in its configuration)."];
   switch (health.state) {
     case "ONLINE":
-      return [true, `Connected: ${Number(health.fps ?? 0).toFixed(1)} frames per second, last frame ${ago(health.lastFrameAt)}.`];
+      return [true, health.idle
+        ? `Connected: idle (nothing moves, so the detector waits for motion), last frame ${ago(health.lastFrameAt)}.`
+        : `Connected: ${Number(health.fps ?? 0).toFixed(1)} frames per second, last frame ${ago(health.lastFrameAt)}.`];
     case "OFFLINE":
       return [false, `Not connected: ${health.lastError ?? "the stream stopped without a reason"}.`];
     case "CONNECTING":

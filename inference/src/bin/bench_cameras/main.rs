@@ -13,7 +13,9 @@
 //! Under `taskset` the RTSP server runs on the other CPUs. Options: `--cameras N`, `--codec
 //! h264|h265`, `--height 720|1080`, `--faces 0|1|2`, `--recognition once-per-track|every-frame`,
 //! `--motion on|detector-only|off` (detector-only: every frame decoded, `idle_key_frames_only =
-//! false`), `--seconds S` (measured), `--warmup S`, `--models DIR`, `--header`.
+//! false`), `--seconds S` (measured), `--warmup S`, `--models DIR`, `--header`, `--threads` (a
+//! second line: CPU of the inference workers per analysed frame and of the other threads —
+//! decoding, thinning, conversion, RTSP — per camera, and how long each group waited for a CPU).
 
 mod process;
 mod scene;
@@ -34,6 +36,7 @@ type Error = Box<dyn std::error::Error>;
 struct Args {
     serve: bool,
     header: bool,
+    threads: bool,
     cameras: usize,
     codec: Codec,
     height: u32,
@@ -50,6 +53,7 @@ fn parse_args() -> Result<Args, Error> {
     let mut a = Args {
         serve: false,
         header: false,
+        threads: false,
         cameras: 6,
         codec: Codec::H264,
         height: 720,
@@ -67,6 +71,7 @@ fn parse_args() -> Result<Args, Error> {
         match flag.as_str() {
             "serve" => a.serve = true,
             "--header" => a.header = true,
+            "--threads" => a.threads = true,
             "--cameras" => a.cameras = value()?.parse()?,
             "--codec" => {
                 a.codec = match value()?.as_str() {
@@ -271,9 +276,19 @@ fn measure(args: &Args, port: u16) -> Result<(), Error> {
             .map(|c| c.health().borrow().clone())
             .collect()
     };
-    let (before, cpu_before, started) = (snapshot(&cameras), process::cpu_time(), Instant::now());
+    let (before, cpu_before, threads_before, started) = (
+        snapshot(&cameras),
+        process::cpu_time(),
+        process::thread_times(),
+        Instant::now(),
+    );
     std::thread::sleep(Duration::from_secs(args.seconds));
-    let (after, cpu_after, wall) = (snapshot(&cameras), process::cpu_time(), started.elapsed());
+    let (after, cpu_after, threads_after, wall) = (
+        snapshot(&cameras),
+        process::cpu_time(),
+        process::thread_times(),
+        started.elapsed(),
+    );
     let rss = process::memory_mib("VmRSS");
     for camera in cameras {
         camera.stop();
@@ -325,5 +340,22 @@ fn measure(args: &Args, port: u16) -> Result<(), Error> {
         cores / args.cameras.max(1) as f64,
         rss
     );
+    if args.threads {
+        let analysed: f64 = fps.iter().sum::<f64>() * secs;
+        let share = |a: Duration, b: Duration| (a.saturating_sub(b)).as_secs_f64() / secs;
+        let (workers, streams) = (
+            share(threads_after.0.running, threads_before.0.running),
+            share(threads_after.1.running, threads_before.1.running),
+        );
+        println!(
+            "threads: inference workers {workers:.3} core ({:.1} ms per analysed frame, waiting \
+             for a CPU {:.3}); streams and the rest {streams:.3} core ({:.3} per camera, waiting \
+             {:.3})",
+            workers * secs * 1000.0 / analysed.max(1.0),
+            share(threads_after.0.waiting, threads_before.0.waiting),
+            streams / args.cameras.max(1) as f64,
+            share(threads_after.1.waiting, threads_before.1.waiting),
+        );
+    }
     Ok(())
 }

@@ -65,3 +65,40 @@ pub fn format_list(cpus: &[u32]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// CPU time and run-queue wait of a group of this process's threads (from
+/// `/proc/self/task/*/schedstat`, nanoseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ThreadTimes {
+    /// On a CPU.
+    pub running: Duration,
+    /// Runnable but waiting for a CPU.
+    pub waiting: Duration,
+}
+
+/// [`ThreadTimes`] of the inference workers (threads named `inference-*`) and of all the other
+/// threads (GStreamer's streaming threads decode, thin and convert; the camera threads hand
+/// frames on). Threads that ended are not counted.
+pub fn thread_times() -> (ThreadTimes, ThreadTimes) {
+    let (mut workers, mut others) = (ThreadTimes::default(), ThreadTimes::default());
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (workers, others);
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+        let mut fields = stat
+            .split_whitespace()
+            .map(|v| v.parse::<u64>().unwrap_or(0));
+        let (running, waiting) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+        let group = if name.starts_with("inference-") {
+            &mut workers
+        } else {
+            &mut others
+        };
+        group.running += Duration::from_nanos(running);
+        group.waiting += Duration::from_nanos(waiting);
+    }
+    (workers, others)
+}
