@@ -226,7 +226,7 @@ async fn enrol_sight_watch_alerts_live_and_replay() {
 
     // The Audit page's tamper evidence: the chain head and the last `facewatch verify`.
     let pool = &server.db().pool;
-    let walked = facewatch_store::chain::verify_chain(pool, None, |_| {})
+    let walked = facewatch_store::chain::verify_chain(pool, None, |_, _| {})
         .await
         .unwrap();
     facewatch_store::chain::record_verification(pool, &walked)

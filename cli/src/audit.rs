@@ -1,14 +1,67 @@
 //! `facewatch replay` and `facewatch verify`: the audits, with a progress bar (events/s, ETA) on
-//! the terminal.
+//! the terminal and on the Audit page (a row of `audit_runs_in_progress`, refreshed every second).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use facewatch_projections::rebuild::Progress;
+use anyhow::bail;
+use facewatch_mqtt::chain_head::{HeadExport, HeadKey, KEY_ENV};
+
+use facewatch_projections::rebuild::{Phase, Progress};
 use facewatch_projections::replay::{self, AuditMode, ReplayReport};
 use facewatch_projections::{schema, Projector};
+use facewatch_store::audit_runs::{AuditKind, AuditPhase, RunProgress, RunTracker};
 use facewatch_store::chain::{self, ChainReport, Link};
 use facewatch_store::{PgPool, READ_SCHEMA};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// `[audit]` settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Events `facewatch replay` applies per transaction.
+    pub replay_batch: usize,
+    /// `serve` exports the chain head (signed, to the log and, with `[mqtt]`, as a retained
+    /// message on `{topic_prefix}/audit/chain_head`) this often, in seconds, when it moved;
+    /// 0: never. The key comes from FACEWATCH_CHAIN_HEAD_KEY.
+    pub head_export_sec: u64,
+    #[serde(skip)]
+    pub head_key: Option<Arc<HeadKey>>,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            replay_batch: facewatch_projections::rebuild::DEFAULT_BATCH,
+            head_export_sec: 0,
+            head_key: None,
+        }
+    }
+}
+
+impl AuditSettings {
+    /// Checks the settings and reads the signing key (`key`, from the environment).
+    pub fn load_key(&mut self, key: Option<String>) -> anyhow::Result<()> {
+        if self.replay_batch == 0 || self.replay_batch > 1_000_000 {
+            bail!("audit.replay_batch must be between 1 and 1000000");
+        }
+        self.head_key = match (self.head_export_sec, key) {
+            (0, _) => None,
+            (_, None) => bail!("audit.head_export_sec is set: {KEY_ENV} must hold the signing key"),
+            (_, Some(key)) => Some(Arc::new(HeadKey::from_hex_seed(&key)?)),
+        };
+        Ok(())
+    }
+
+    /// The export `serve` runs, if any (`mqtt_prefix`: the MQTT topic prefix, if MQTT is on).
+    pub fn head_export(&self, mqtt_prefix: Option<&str>) -> Option<HeadExport> {
+        Some(HeadExport {
+            every: Duration::from_secs(self.head_export_sec),
+            key: self.head_key.clone()?,
+            mqtt_topic: mqtt_prefix.map(HeadExport::topic),
+        })
+    }
+}
 
 fn bar(total: u64, show: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
@@ -28,26 +81,58 @@ fn bar(total: u64, show: bool) -> ProgressBar {
     bar
 }
 
-/// Replays (all of the log, or what came after the last audit) and compares; true if every read
-/// model matches.
-pub async fn replay(pool: &PgPool, from_snapshot: bool, json: bool) -> anyhow::Result<bool> {
+/// Where a run starts: nothing read yet.
+fn starting(phase: AuditPhase) -> RunProgress {
+    RunProgress {
+        phase,
+        from_position: 0,
+        position: 0,
+        target_position: 0,
+        events: 0,
+    }
+}
+
+/// Replays (all of the log, or what came after the last audit, `batch` events per transaction)
+/// and compares; true if every read model matches.
+pub async fn replay(
+    pool: &PgPool,
+    from_snapshot: bool,
+    batch: usize,
+    json: bool,
+) -> anyhow::Result<bool> {
     schema::install(pool, READ_SCHEMA, false).await?;
     Projector::new(pool.clone(), READ_SCHEMA)
         .catch_up(None)
         .await?;
+    let (mode, kind) = if from_snapshot {
+        (AuditMode::FromSnapshot, AuditKind::ReplayIncremental)
+    } else {
+        (AuditMode::Full, AuditKind::Replay)
+    };
+    let tracker = RunTracker::start(pool, kind, starting(AuditPhase::Replaying)).await?;
     let progress = bar(0, !json);
     progress.set_message("replay");
     let on_progress = |p: Progress| {
         progress.set_length((p.target - p.from).max(0) as u64);
         progress.set_position((p.position - p.from).max(0) as u64);
+        let phase = match p.phase {
+            Phase::Replaying => AuditPhase::Replaying,
+            Phase::Comparing => {
+                progress.set_message("compare");
+                AuditPhase::Comparing
+            }
+        };
+        tracker.update(RunProgress {
+            phase,
+            from_position: p.from,
+            position: p.position,
+            target_position: p.target,
+            events: p.events,
+        });
     };
-    let mode = if from_snapshot {
-        AuditMode::FromSnapshot
-    } else {
-        AuditMode::Full
-    };
-    let report = replay::audit(pool, READ_SCHEMA, mode, &on_progress).await;
+    let report = replay::audit_in_batches(pool, READ_SCHEMA, mode, batch, &on_progress).await;
     progress.finish_and_clear();
+    tracker.finish().await?;
     let report = report?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -79,15 +164,39 @@ fn print_replay(report: &ReplayReport) {
 pub async fn verify(pool: &PgPool, expect: Option<&str>, json: bool) -> anyhow::Result<bool> {
     let expect = expect.map(Link::parse).transpose()?;
     let head = chain::chain_head(pool).await?;
-    let progress = bar(head.map_or(0, |h| h.position) as u64, !json);
+    let target = head.map_or(0, |h| h.position);
+    let tracker = RunTracker::start(
+        pool,
+        AuditKind::Verify,
+        RunProgress {
+            target_position: target,
+            ..starting(AuditPhase::Verifying)
+        },
+    )
+    .await?;
+    let progress = bar(target as u64, !json);
     progress.set_message("verify");
-    let report = chain::verify_chain(pool, expect, |position| {
-        progress.set_position(position as u64)
+    let report = chain::verify_chain(pool, expect, |position, events| {
+        progress.set_position(position as u64);
+        tracker.update(RunProgress {
+            position,
+            target_position: target,
+            events,
+            ..starting(AuditPhase::Verifying)
+        });
     })
     .await;
     progress.finish_and_clear();
-    let report = report?;
+    tracker.phase(AuditPhase::Recording);
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            tracker.finish().await?;
+            return Err(e.into());
+        }
+    };
     chain::record_verification(pool, &report).await?;
+    tracker.finish().await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -115,5 +224,39 @@ fn print_verify(report: &ChainReport) {
                 println!("last event that chains correctly: {good}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_head_export_needs_a_well_formed_key() {
+        let mut off = AuditSettings::default();
+        off.load_key(None).unwrap();
+        assert!(off.head_export(Some("facewatch")).is_none());
+
+        let mut on = AuditSettings {
+            head_export_sec: 60,
+            ..AuditSettings::default()
+        };
+        let missing = on.load_key(None).unwrap_err().to_string();
+        assert!(missing.contains(KEY_ENV), "{missing}");
+        assert!(on.load_key(Some("abc".into())).is_err());
+        on.load_key(Some("11".repeat(32))).unwrap();
+        let export = on.head_export(Some("site/facewatch")).unwrap();
+        assert_eq!(export.every, Duration::from_secs(60));
+        assert_eq!(
+            export.mqtt_topic.as_deref(),
+            Some("site/facewatch/audit/chain_head")
+        );
+        assert!(on.head_export(None).unwrap().mqtt_topic.is_none());
+
+        let mut zero = AuditSettings {
+            replay_batch: 0,
+            ..AuditSettings::default()
+        };
+        assert!(zero.load_key(None).is_err());
     }
 }

@@ -43,6 +43,8 @@ pub struct Settings {
     pub mqtt: Option<facewatch_mqtt::MqttSettings>,
     /// Optional: signed webhooks.
     pub webhooks: Option<facewatch_mqtt::WebhookSettings>,
+    /// Replay audits and the export of the chain head (README "Audits at scale").
+    pub audit: crate::audit::AuditSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,6 +198,7 @@ impl Default for Settings {
             bot: facewatch_bot::BotSettings::default(),
             mqtt: None,
             webhooks: None,
+            audit: crate::audit::AuditSettings::default(),
         }
     }
 }
@@ -210,7 +213,7 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         let mut settings: Settings = figment
-            // FACEWATCH_ADMIN_*, FACEWATCH_PASSWORD, FACEWATCH_MQTT_PASSWORD and the webhook
+            // FACEWATCH_ADMIN_*, FACEWATCH_PASSWORD, FACEWATCH_MQTT_PASSWORD, FACEWATCH_CHAIN_HEAD_KEY and the webhook
             // secrets are credentials read by `serve` / `user add`, FACEWATCH_LOG_FORMAT is read by
             // the logger before the settings: none are settings.
             .merge(
@@ -221,6 +224,7 @@ impl Settings {
                         "password",
                         "log_format",
                         "mqtt_password",
+                        "chain_head_key",
                     ])
                     .filter(|key| {
                         !key.as_str()
@@ -245,6 +249,10 @@ impl Settings {
                 .validate(|name| std::env::var(name).ok())
                 .context("invalid [webhooks] settings")?;
         }
+        settings
+            .audit
+            .load_key(std::env::var(facewatch_mqtt::chain_head::KEY_ENV).ok())
+            .context("invalid [audit] settings")?;
         settings.resolve_paths()
     }
 

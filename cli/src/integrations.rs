@@ -1,5 +1,6 @@
-//! The optional outbound integrations of `serve`: MQTT (`[mqtt]`) and webhooks (`[webhooks]`).
-//! Each runs as its own task; a failure there is logged and never stops the rest of facewatch.
+//! The optional outbound integrations of `serve`: MQTT (`[mqtt]`), webhooks (`[webhooks]`) and
+//! the export of the chain head (`[audit] head_export_sec`). Each runs as its own task, on one
+//! instance at a time; a failure there is logged and never stops the rest of facewatch.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +47,21 @@ where
                 }
             };
             lead(&pool, options("mqtt"), job, stop).await;
+        }));
+    }
+    let mqtt_prefix = settings.mqtt.as_ref().map(|m| m.topic_prefix.as_str());
+    if let Some(export) = settings.audit.head_export(mqtt_prefix) {
+        let pool = app.pool().clone();
+        let stop = until_stopped();
+        tasks.push(tokio::spawn(async move {
+            let job = |leader: facewatch_store::LeaderStop| {
+                facewatch_mqtt::chain_head::run_head_export(
+                    pool.clone(),
+                    export.clone(),
+                    leader.wait(),
+                )
+            };
+            lead(&pool, options("chain-head"), job, stop).await;
         }));
     }
     if let Some(webhooks) = settings.webhooks.clone() {

@@ -155,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
             from_snapshot,
             json,
         } => {
-            if !audit::replay(&pool, from_snapshot, json).await? {
+            if !audit::replay(&pool, from_snapshot, settings.audit.replay_batch, json).await? {
                 std::process::exit(1);
             }
         }

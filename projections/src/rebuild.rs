@@ -15,14 +15,24 @@ use crate::projector::ProjectionError;
 use crate::replay::TABLES;
 use crate::schema::{checked_schema, use_schema};
 
-/// Events applied per transaction.
-const BATCH: usize = 5_000;
+/// Events applied per transaction unless asked otherwise.
+pub const DEFAULT_BATCH: usize = 5_000;
 /// Decoded batches waiting for the writer.
 const READ_AHEAD: usize = 2;
+
+/// What an audit is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Phase {
+    /// Applying events to the replayed read models.
+    Replaying,
+    /// Fingerprinting and comparing the read models (`position` is where they are compared).
+    Comparing,
+}
 
 /// Where a replay is: shown as a progress bar (CLI) or on the Audit page.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Progress {
+    pub phase: Phase,
     /// The position the replay started after.
     pub from: i64,
     /// The position reached.
@@ -40,22 +50,25 @@ impl Progress {
     }
 }
 
-/// Applies every event after `schema`'s checkpoint up to position `until`; returns the events
-/// applied. `progress` is called after every batch.
+/// Applies every event after `schema`'s checkpoint up to position `until`, `batch` events per
+/// transaction; returns the events applied. `progress` is called after every batch.
 pub async fn replay_into(
     pool: &PgPool,
     schema: &str,
     until: i64,
+    batch: usize,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<i64, ProjectionError> {
+    let batch = batch.max(1);
     let schema = checked_schema(schema)?;
     let started = Instant::now();
     let from: i64 = sqlx::query_scalar(&format!("SELECT last_seq FROM {schema}.checkpoint"))
         .fetch_one(pool)
         .await?;
     let (batches, mut ready) = mpsc::channel(READ_AHEAD);
-    let reader = tokio::spawn(read_batches(pool.clone(), from, until, batches));
+    let reader = tokio::spawn(read_batches(pool.clone(), from, until, batch, batches));
     let mut report = Progress {
+        phase: Phase::Replaying,
         from,
         position: from,
         target: until,
@@ -96,16 +109,17 @@ async fn read_batches(
     pool: PgPool,
     after: i64,
     until: i64,
+    size: usize,
     batches: mpsc::Sender<Result<Vec<RecordedEvent>, FeedError>>,
 ) {
     let mut events = stream_range(&pool, after, until);
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batch = Vec::with_capacity(size);
     while let Some(event) = events.next().await {
         match event {
             Ok(event) => {
                 batch.push(event);
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if batch.len() == size {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
                     if batches.send(Ok(full)).await.is_err() {
                         return; // The writer gave up.
                     }

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::checksum::{checksums, TableChecksum};
 use crate::projector::ProjectionError;
-use crate::rebuild::{make_scratch, replay_into, Progress};
+use crate::rebuild::{make_scratch, replay_into, Phase, Progress, DEFAULT_BATCH};
 use crate::schema::{checked_schema, install, model_version};
 
 /// Every read-model table, in the order reports list them.
@@ -102,7 +102,7 @@ pub async fn verify(
     let scratch = checked_schema(scratch)?;
     install(pool, scratch, true).await?;
     make_scratch(pool, scratch).await?;
-    let report = compare(pool, live, scratch, &|_| {}).await;
+    let report = compare(pool, live, scratch, DEFAULT_BATCH, &|_| {}).await;
     sqlx::query(&format!("DROP SCHEMA {scratch} CASCADE"))
         .execute(pool)
         .await?;
@@ -111,11 +111,22 @@ pub async fn verify(
 
 /// A replay audit of `live` that is recorded (`replay_audits`) and, when it matches, kept as the
 /// starting point of the next incremental one.
-#[tracing::instrument(skip(pool, progress))]
 pub async fn audit(
     pool: &PgPool,
     live: &str,
     mode: AuditMode,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<ReplayReport, AuditError> {
+    audit_in_batches(pool, live, mode, DEFAULT_BATCH, progress).await
+}
+
+/// [`audit`], applying `batch` events per transaction.
+#[tracing::instrument(skip(pool, progress))]
+pub async fn audit_in_batches(
+    pool: &PgPool,
+    live: &str,
+    mode: AuditMode,
+    batch: usize,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ReplayReport, AuditError> {
     // A session lock on a connection held for the whole audit.
@@ -127,7 +138,7 @@ pub async fn audit(
     if !locked {
         return Err(AuditError::Busy);
     }
-    let result = audit_locked(pool, live, mode, progress).await;
+    let result = audit_locked(pool, live, mode, batch, progress).await;
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(AUDIT_LOCK)
         .execute(&mut *guard)
@@ -139,13 +150,14 @@ async fn audit_locked(
     pool: &PgPool,
     live: &str,
     mode: AuditMode,
+    batch: usize,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ReplayReport, AuditError> {
     let report = match mode {
         AuditMode::Full => {
             install(pool, FULL_AUDIT_SCHEMA, true).await?;
             make_scratch(pool, FULL_AUDIT_SCHEMA).await?;
-            let report = compare(pool, live, FULL_AUDIT_SCHEMA, progress).await?;
+            let report = compare(pool, live, FULL_AUDIT_SCHEMA, batch, progress).await?;
             let mut tx = pool.begin().await?;
             if report.all_match() {
                 sqlx::query(&format!("DROP SCHEMA IF EXISTS {SNAPSHOT_SCHEMA} CASCADE"))
@@ -181,7 +193,7 @@ async fn audit_locked(
                 return Err(AuditError::NoSnapshot);
             }
             // A mismatch leaves the snapshot as replayed: it is the log's truth either way.
-            compare(pool, live, SNAPSHOT_SCHEMA, progress).await?
+            compare(pool, live, SNAPSHOT_SCHEMA, batch, progress).await?
         }
     };
     record(pool, mode, &report).await?;
@@ -194,6 +206,7 @@ async fn compare(
     pool: &PgPool,
     live: &str,
     replayed: &str,
+    batch: usize,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ReplayReport, ProjectionError> {
     let started = Instant::now();
@@ -207,7 +220,15 @@ async fn compare(
         let target: i64 = sqlx::query_scalar(&format!("SELECT last_seq FROM {live}.checkpoint"))
             .fetch_one(pool)
             .await?;
-        events += replay_into(pool, replayed, target, progress).await?;
+        events += replay_into(pool, replayed, target, batch, progress).await?;
+        progress(Progress {
+            phase: Phase::Comparing,
+            from: from_position,
+            position: target,
+            target,
+            events,
+            elapsed: started.elapsed(),
+        });
         let mut live_tx = pool.begin().await?;
         let locked: i64 = sqlx::query_scalar(&format!(
             "SELECT last_seq FROM {live}.checkpoint FOR UPDATE"

@@ -70,7 +70,7 @@ async fn a_million_events_replay_identically_and_tampering_is_named() {
     );
 
     // The chain is intact and ends at the head.
-    let intact = verify_chain(pool, None, |_| {}).await.unwrap();
+    let intact = verify_chain(pool, None, |_, _| {}).await.unwrap();
     assert_eq!(intact.problem, None);
     assert_eq!(intact.events as usize, appended);
     assert_eq!(intact.head, chain_head(pool).await.unwrap());
@@ -231,7 +231,7 @@ async fn set_payload(pool: &PgPool, position: i64, payload: &str) {
 }
 
 async fn problem(pool: &PgPool) -> Option<ChainProblem> {
-    verify_chain(pool, None, |_| {}).await.unwrap().problem
+    verify_chain(pool, None, |_, _| {}).await.unwrap().problem
 }
 
 fn sighting(at: DateTime<Utc>, camera: usize) -> PresenceCommand {

@@ -188,12 +188,12 @@ pub async fn chain_head(pool: &PgPool) -> Result<Option<Link>, ChainError> {
 
 /// Walks the whole chain in log order, recomputing every hash; stops at the first problem.
 /// `expected`, a head held outside the database, must be found on the chain. `progress` is called
-/// with the position reached every few thousand events.
+/// with the position reached and the events read so far, every few thousand events.
 #[tracing::instrument(skip_all)]
 pub async fn verify_chain(
     pool: &PgPool,
     expected: Option<Link>,
-    mut progress: impl FnMut(i64),
+    mut progress: impl FnMut(i64, i64),
 ) -> Result<ChainReport, ChainError> {
     let started = Instant::now();
     let mut walk = Walk {
@@ -225,7 +225,7 @@ pub async fn verify_chain(
             break;
         }
         if walk.events % PROGRESS_EVERY == 0 {
-            progress(walk.last_good.position);
+            progress(walk.last_good.position, walk.events);
         }
     }
     drop(rows);
@@ -233,7 +233,7 @@ pub async fn verify_chain(
     if walk.problem.is_none() {
         walk.problem = walk.check_expected();
     }
-    progress(walk.last_good.position);
+    progress(walk.last_good.position, walk.events);
     Ok(ChainReport {
         events: walk.events,
         head: (walk.last_good.position > 0).then_some(walk.last_good),

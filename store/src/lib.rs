@@ -3,6 +3,7 @@
 //! projections.
 
 mod appender;
+pub mod audit_runs;
 mod cache;
 pub mod chain;
 mod database;

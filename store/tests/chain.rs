@@ -49,7 +49,7 @@ async fn concurrent_appends_chain_and_an_outside_head_catches_a_cut() {
     for writer in writers {
         writer.await.unwrap();
     }
-    let report = verify_chain(&db.pool, None, |_| {}).await.unwrap();
+    let report = verify_chain(&db.pool, None, |_, _| {}).await.unwrap();
     assert_eq!(report.problem, None);
     assert!(report.events >= 16 * 20, "{} events", report.events);
     let head = chain_head(&db.pool).await.unwrap().unwrap();
@@ -71,9 +71,9 @@ async fn concurrent_appends_chain_and_an_outside_head_catches_a_cut() {
         .execute(pool)
         .await
         .unwrap();
-    let cut = verify_chain(pool, None, |_| {}).await.unwrap();
+    let cut = verify_chain(pool, None, |_, _| {}).await.unwrap();
     assert_eq!(cut.problem, None);
-    let checked = verify_chain(pool, Some(head), |_| {}).await.unwrap();
+    let checked = verify_chain(pool, Some(head), |_, _| {}).await.unwrap();
     assert_eq!(
         checked.problem,
         Some(ChainProblem::Rewritten {
@@ -84,7 +84,7 @@ async fn concurrent_appends_chain_and_an_outside_head_catches_a_cut() {
         hash: [7; 32],
         ..cut.head.unwrap()
     };
-    let checked = verify_chain(pool, Some(wrong), |_| {}).await.unwrap();
+    let checked = verify_chain(pool, Some(wrong), |_, _| {}).await.unwrap();
     assert!(matches!(
         checked.problem,
         Some(ChainProblem::Rewritten { .. })
@@ -135,7 +135,7 @@ async fn events_stored_before_the_chain_are_chained_by_its_migration() {
         .execute::<Presence>("emp-1", sighting(later), &meta())
         .await
         .unwrap();
-    let report = verify_chain(&pool, None, |_| {}).await.unwrap();
+    let report = verify_chain(&pool, None, |_, _| {}).await.unwrap();
     assert_eq!(report.problem, None);
     assert!(
         report.events > 5,

@@ -43,10 +43,28 @@ export interface AttendanceRecord {
   note: string;
 }
 
+export interface AuditRunProgress {
+  id: number;
+  kind: string;
+  phase: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  fromPosition: number;
+  position: number;
+  targetPosition: number;
+  events: number;
+  eventsPerSec: number;
+  etaSeconds: number | null;
+  stale: boolean;
+}
+
 export interface AuditStatus {
   chainHead: string | null;
   lastVerification: ChainVerification | null;
   lastReplay: ReplayAuditRun | null;
+  running: Array<AuditRunProgress>;
 }
 
 export interface Camera {

@@ -98,7 +98,7 @@ async fn measure(size: usize) -> Result<Row, Box<dyn std::error::Error>> {
     assert!(nothing_new.all_match() && nothing_new.events == 0);
     let compare_only_secs = started.elapsed().as_secs_f64();
     eprintln!("{events} events: verify…");
-    let chain = verify_chain(pool, None, |_| {}).await?;
+    let chain = verify_chain(pool, None, |_, _| {}).await?;
     assert!(chain.intact());
     let row = Row {
         events,

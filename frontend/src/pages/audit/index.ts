@@ -24,8 +24,11 @@ function replaySection(user: Me): HTMLElement {
     user.role === "ADMIN" ? h("button.btn", { id: "replay", onclick: replay }, "Replay and verify") : h("p.text-sm", "Admins only."), verdict);
 }
 
+/** A section, or a section and what stops its live updates. */
+type Section = (user: Me) => HTMLElement | [HTMLElement, () => void];
+
 /** The page's sections in order; another section is one more entry here. */
-const SECTIONS: ((user: Me) => HTMLElement)[] = [
+const SECTIONS: Section[] = [
   replaySection,
   () => auditStatusSection(),
   () => eventLogSection(),
@@ -33,6 +36,13 @@ const SECTIONS: ((user: Me) => HTMLElement)[] = [
 ];
 
 export const auditPage: Page = (root, user) => {
-  root.append(h("div.space-y-4", ...SECTIONS.map((section) => section(user))));
-  return () => {};
+  const stops: (() => void)[] = [];
+  const sections = SECTIONS.map((section) => {
+    const made = section(user);
+    if (!Array.isArray(made)) return made;
+    stops.push(made[1]);
+    return made[0];
+  });
+  root.append(h("div.space-y-4", ...sections));
+  return () => stops.forEach((stop) => stop());
 };
