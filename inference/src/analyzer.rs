@@ -171,13 +171,7 @@ impl Analyzer {
     /// The label of a face that needs no embedding, else its aligned face. A settled track is
     /// embedded only now and then ([`crate::track::Track::needs_embedding`]); in between its
     /// settled label is shown.
-    fn prepare(
-        &self,
-        frame: &RgbImage,
-        face: &BBox,
-        track_id: u64,
-        at: DateTime<Utc>,
-    ) -> Prepared {
+    fn prepare(&self, frame: &RgbImage, face: &BBox, track_id: u64, at: DateTime<Utc>) -> Prepared {
         let (settled, shown_similarity) = match self.tracker.track(track_id) {
             Some(track) if !track.needs_embedding(at, self.reverify) => {
                 (self.settled_label(track_id), track.similarity())
