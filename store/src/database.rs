@@ -33,7 +33,7 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<PgPool, sql
         }
     }
     // Migrations run on a plain connection so that they always target `public`.
-    let mut migration_conn = PgConnection::connect(url).await?;
+    let mut migration_conn = PgConnection::connect_with(&connect_options(url)?).await?;
     sqlx::migrate!("../migrations")
         .run(&mut migration_conn)
         .await?;
