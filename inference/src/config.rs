@@ -139,7 +139,8 @@ pub struct InferenceConfig {
     /// (keeps them present; must stay well below the presence timeout).
     pub sighting_interval_sec: u32,
     /// A settled track's face is embedded again this often (and when its box jumps) to catch
-    /// a person taking over the track; in between the settled identity is shown.
+    /// a person taking over the track; in between the settled identity is shown. Each track
+    /// scales it by its own draw from [`crate::track::REVERIFY_SPREAD`].
     pub reverify_interval_ms: u64,
 }
 

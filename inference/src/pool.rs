@@ -17,10 +17,11 @@ use crate::engine::lock;
 
 /// Frames waiting per camera; a new frame beyond this replaces the oldest. Three (375 ms at
 /// 8 fps) leave room for a burst of analysis: once a second every settled track is embedded again
-/// (`reverify_interval_ms`), and tracks that began on the same frame (cameras that see the same
-/// scene, the capacity benchmark's identical streams) are re-embedded on the same frame, about one
-/// frame period of extra work for six cameras with two faces each on one core. With two, such a
-/// burst dropped frames while the core was ~10 % idle on average.
+/// (`reverify_interval_ms`). Tracks that began on the same frame (cameras that see the same scene,
+/// the capacity benchmark's identical streams) used to be re-embedded on the same frame too, about
+/// one frame period of extra work for six cameras with two faces each on one core; with a queue of
+/// two, such a burst dropped frames while the core was ~10 % idle on average. Each track now
+/// staggers its re-checks (`track::REVERIFY_SPREAD`), and the third frame absorbs what is left.
 pub const QUEUE_PER_CAMERA: usize = 3;
 
 /// What a worker does with a camera's frame (the camera's analysis state).

@@ -6,6 +6,7 @@
 //! Once settled, a track is embedded again only now and then ([`Track::needs_embedding`]).
 
 use std::collections::VecDeque;
+use std::hash::{BuildHasher, RandomState};
 
 use chrono::{DateTime, Utc};
 
@@ -72,7 +73,15 @@ pub struct Track {
     embedded: Option<(DateTime<Utc>, BBox)>,
     /// Best gallery similarity at the last embedding (shown on the overlays).
     similarity: Option<f32>,
+    /// This track's share of the re-verification interval, in [`REVERIFY_SPREAD`]: tracks that
+    /// begin on the same frame (a group at a door, cameras that see one scene) are then embedded
+    /// again on different frames, not all at once, which would overflow the frame queues.
+    reverify_scale: f64,
 }
+
+/// A settled track is embedded again after this share of `reverify_interval_ms` (drawn once per
+/// track; on average the interval itself).
+pub const REVERIFY_SPREAD: std::ops::Range<f64> = 0.875..1.125;
 
 /// A box that overlaps the box of the last embedding less than this has jumped: someone else may
 /// stand there now.
@@ -100,15 +109,19 @@ impl Track {
     }
 
     /// Whether this frame's face must be embedded: always while the identity is unsettled or in
-    /// doubt; once settled, only every `reverify` and when the box jumps (so a person who takes
-    /// over the track is still caught).
+    /// doubt; once settled, only every `reverify` (scaled by the track's share of
+    /// [`REVERIFY_SPREAD`]) and when the box jumps (so a person who takes over the track is still
+    /// caught).
     pub fn needs_embedding(&self, at: DateTime<Utc>, reverify: chrono::Duration) -> bool {
         if !self.is_settled() {
             return true;
         }
         match self.embedded {
             Some((last_at, last_box)) => {
-                at - last_at >= reverify || self.bbox.iou(&last_box) < BOX_JUMP_IOU
+                let due = (reverify.num_microseconds().unwrap_or(i64::MAX) as f64
+                    * self.reverify_scale) as i64;
+                at - last_at >= chrono::Duration::microseconds(due)
+                    || self.bbox.iou(&last_box) < BOX_JUMP_IOU
             }
             None => true,
         }
@@ -121,6 +134,8 @@ pub struct Tracker {
     cfg: TrackerConfig,
     tracks: Vec<Track>,
     next_id: u64,
+    /// Draws each track's `reverify_scale`; seeded per tracker, so that cameras differ too.
+    spread: RandomState,
 }
 
 impl Tracker {
@@ -129,6 +144,7 @@ impl Tracker {
             cfg,
             tracks: Vec::new(),
             next_id: 1,
+            spread: RandomState::new(),
         }
     }
 
@@ -190,6 +206,7 @@ impl Tracker {
                         doubt: false,
                         embedded: None,
                         similarity: None,
+                        reverify_scale: self.reverify_scale(id),
                     });
                     ids.push(id);
                 }
@@ -198,6 +215,12 @@ impl Tracker {
         let max_misses = self.cfg.max_misses;
         self.tracks.retain(|t| t.misses <= max_misses);
         ids
+    }
+
+    /// A uniform draw from [`REVERIFY_SPREAD`] for track `id`.
+    fn reverify_scale(&self, id: u64) -> f64 {
+        let unit = (self.spread.hash_one(id) >> 11) as f64 / (1u64 << 53) as f64;
+        REVERIFY_SPREAD.start + unit * (REVERIFY_SPREAD.end - REVERIFY_SPREAD.start)
     }
 
     /// Notes that the track's current face was embedded at `at`, with this best similarity.

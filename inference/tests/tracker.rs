@@ -2,7 +2,7 @@
 //! a settled track's face is embedded again.
 
 use chrono::{DateTime, Duration, Utc};
-use facewatch_inference::track::{TrackEvent, Tracker, TrackerConfig, Vote};
+use facewatch_inference::track::{TrackEvent, Tracker, TrackerConfig, Vote, REVERIFY_SPREAD};
 use facewatch_inference::{BBox, Match};
 
 fn tracker() -> Tracker {
@@ -176,9 +176,11 @@ fn a_settled_track_is_embedded_again_once_a_second_or_when_its_box_jumps() {
     let track = t.track(1).unwrap();
     assert!(track.is_settled());
     assert_eq!(track.similarity(), Some(0.8));
+    // Last embedded at 200 ms: due again 875–1125 ms later (the track's share of the interval).
     let soon = t0() + Duration::milliseconds(700);
     assert!(!track.needs_embedding(soon, second), "settled, same place");
-    assert!(track.needs_embedding(t0() + Duration::milliseconds(1200), second));
+    assert!(!track.needs_embedding(t0() + Duration::milliseconds(1070), second));
+    assert!(track.needs_embedding(t0() + Duration::milliseconds(1330), second));
     // A few pixels of drift keep the box; a jump to elsewhere asks for a new look.
     t.update(&[b(5.0)]);
     assert!(!t.track(1).unwrap().needs_embedding(soon, second));
@@ -223,4 +225,46 @@ fn an_unknown_track_is_settled_too() {
     let track = t.track(1).unwrap();
     assert!(track.is_settled() && track.is_unknown());
     assert!(!track.needs_embedding(t0() + Duration::milliseconds(500), Duration::seconds(1)));
+}
+
+/// The first millisecond after `t0` at which track `id` (embedded at `t0`) must be embedded again.
+fn due_ms(t: &Tracker, id: u64, reverify: Duration) -> i64 {
+    let track = t.track(id).unwrap();
+    (0..10_000)
+        .find(|ms| track.needs_embedding(t0() + Duration::milliseconds(*ms), reverify))
+        .unwrap()
+}
+
+#[test]
+fn tracks_that_begin_together_are_embedded_again_on_different_frames() {
+    // Twelve faces (say six cameras' worth, or a group at a door) appear on the same frame and
+    // settle together: re-embedding them all on one frame would be a burst of work that overflows
+    // the frame queues, so each track takes its own share of the interval.
+    let mut t = tracker();
+    let faces: Vec<BBox> = (0..12).map(|i| b(i as f32 * 100.0)).collect();
+    let ids = t.update(&faces);
+    for id in &ids {
+        for _ in 0..3 {
+            t.vote(*id, known(&format!("e{id}"), 0.8));
+        }
+        t.embedded(*id, t0(), Some(0.8));
+    }
+    let second = Duration::seconds(1);
+    let dues: Vec<i64> = ids.iter().map(|id| due_ms(&t, *id, second)).collect();
+    let (low, high) = (
+        (REVERIFY_SPREAD.start * 1000.0) as i64,
+        (REVERIFY_SPREAD.end * 1000.0).ceil() as i64,
+    );
+    assert!(
+        dues.iter().all(|d| (low..=high).contains(d)),
+        "every track is due within the spread of the interval: {dues:?}"
+    );
+    let mut distinct = dues.clone();
+    distinct.sort();
+    distinct.dedup();
+    // 12 draws over 250 ms: at 8 fps (125 ms frames) they land on both frames of the spread.
+    assert!(
+        distinct.len() >= 6,
+        "re-embeddings are spread out: {dues:?}"
+    );
 }
