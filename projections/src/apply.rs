@@ -133,8 +133,6 @@ pub(crate) fn log_row(rec: &RecordedEvent) -> LogRow {
             Resolution::Dismissed => (None, None),
         },
     };
-    let mut payload = serde_json::to_value(&rec.event).expect("events serialize");
-    strip_secrets(&mut payload);
     LogRow {
         seq: rec.seq,
         at: rec.event.occurred_at(),
@@ -144,17 +142,29 @@ pub(crate) fn log_row(rec: &RecordedEvent) -> LogRow {
         event_type: rec.event_type.clone(),
         employee_id,
         camera_id,
-        payload,
+        payload: audit_payload(&rec.event),
         actor: rec.actor.clone(),
         correlation_id: rec.correlation_id.clone(),
     }
+}
+
+/// Keys whose values the audit copy of a payload does not show (see [`strip_secrets`]).
+const SECRET_KEYS: [&str; 3] = ["stream_url", "embedding", "password_hash"];
+
+/// The event's payload as `event_log` shows it (JSON text). It goes through a JSON tree, as the
+/// event store's copy does (cqrs-es serializes to a `Value`): an `f32` such as a similarity then
+/// reads 0.800000011920929 in both, not 0.8, so read models built before and after agree.
+fn audit_payload(event: &AnyEvent) -> String {
+    let mut payload = serde_json::to_value(event).expect("events serialize");
+    strip_secrets(&mut payload);
+    payload.to_string()
 }
 
 /// The audit browser is visible to API clients: drop stream URLs (credentials), password hashes and
 /// the bulky embeddings from its copy of the payload. The event store keeps them.
 fn strip_secrets(value: &mut serde_json::Value) {
     if let Some(object) = value.as_object_mut() {
-        for key in ["stream_url", "embedding", "password_hash"] {
+        for key in SECRET_KEYS {
             if object.remove(key).is_some() {
                 object.insert(
                     key.to_string(),
@@ -411,4 +421,40 @@ async fn presence(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_copy_hides_secrets_and_keeps_everything_else() {
+        let at = "2026-11-25T09:00:00Z".parse().unwrap();
+        let camera = AnyEvent::Camera(CameraEvent::Added {
+            name: "Door".into(),
+            location: "Lobby".into(),
+            stream_url: "rtsp://user:secret@10.0.0.5/stream".into(),
+            enabled: true,
+            at,
+        });
+        let shown: serde_json::Value = serde_json::from_str(&audit_payload(&camera)).unwrap();
+        assert_eq!(shown["Camera"]["Added"]["stream_url"], "<redacted>");
+        assert_eq!(shown["Camera"]["Added"]["name"], "Door");
+        assert!(!audit_payload(&camera).contains("secret"));
+
+        let sighting = AnyEvent::Presence(PresenceEvent::FaceRecognized {
+            camera_id: "CAM1".into(),
+            at,
+            similarity: 0.8,
+            track_id: 7,
+            snapshot_ref: None,
+        });
+        // Numbers as the event store keeps them (f32 widened to f64), not shortest f32 text.
+        let shown: serde_json::Value = serde_json::from_str(&audit_payload(&sighting)).unwrap();
+        assert_eq!(shown, serde_json::to_value(&sighting).unwrap());
+        assert_eq!(
+            shown["Presence"]["FaceRecognized"]["similarity"],
+            0.800000011920929
+        );
+    }
 }

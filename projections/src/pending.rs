@@ -4,6 +4,8 @@
 //! sees the rows in log order.
 
 use chrono::{DateTime, Utc};
+use facewatch_domain::maintenance::MaintenanceEvent;
+use facewatch_domain::AnyEvent;
 use facewatch_store::RecordedEvent;
 use sqlx::PgConnection;
 
@@ -18,21 +20,57 @@ pub(crate) async fn apply_batch(
     changes: &mut Vec<Change>,
 ) -> Result<(), sqlx::Error> {
     let mut pending = PendingWrites::default();
+    apply_events(db, events, changes, Some(&mut pending)).await?;
+    pending.flush(db).await
+}
+
+/// [`apply_batch`] without the `event_log` rows, which the caller writes elsewhere
+/// ([`PendingWrites::of`]), e.g. on a second connection at the same time. Only for batches in
+/// which no event reads `event_log` (none [`reads_event_log`]).
+pub(crate) async fn apply_batch_without_log(
+    db: &mut PgConnection,
+    events: &[RecordedEvent],
+    changes: &mut Vec<Change>,
+) -> Result<(), sqlx::Error> {
+    debug_assert!(!events.iter().any(reads_event_log));
+    apply_events(db, events, changes, None).await
+}
+
+/// Whether applying `event` reads `event_log` (so the rows before it must be written first).
+pub(crate) fn reads_event_log(event: &RecordedEvent) -> bool {
+    matches!(
+        event.event,
+        AnyEvent::Maintenance(MaintenanceEvent::LogsReset { .. })
+    )
+}
+
+/// Applies `events`; with `log`, also gathers their `event_log` rows there, written before any
+/// event other than a sighting, entry or exit is applied.
+async fn apply_events(
+    db: &mut PgConnection,
+    events: &[RecordedEvent],
+    changes: &mut Vec<Change>,
+    mut log: Option<&mut PendingWrites>,
+) -> Result<(), sqlx::Error> {
     let mut rest = events;
     while let Some(first) = rest.first() {
         let run = rest.iter().take_while(|e| is_hot(e)).count();
         if run > 0 {
-            rest[..run].iter().for_each(|e| pending.log(log_row(e)));
+            if let Some(log) = log.as_deref_mut() {
+                rest[..run].iter().for_each(|e| log.log(log_row(e)));
+            }
             apply_run(db, &rest[..run], changes).await?;
             rest = &rest[run..];
         } else {
-            pending.log(log_row(first));
-            pending.flush(db).await?;
+            if let Some(log) = log.as_deref_mut() {
+                log.log(log_row(first));
+                log.flush(db).await?;
+            }
             apply(db, first, changes).await?;
             rest = &rest[1..];
         }
     }
-    pending.flush(db).await
+    Ok(())
 }
 
 /// One row of `event_log`.
@@ -45,7 +83,8 @@ pub(crate) struct LogRow {
     pub event_type: String,
     pub employee_id: Option<String>,
     pub camera_id: Option<String>,
-    pub payload: serde_json::Value,
+    /// JSON text, secrets redacted.
+    pub payload: String,
     pub actor: Option<String>,
     pub correlation_id: Option<String>,
 }
@@ -56,6 +95,13 @@ pub(crate) struct PendingWrites {
 }
 
 impl PendingWrites {
+    /// The `event_log` rows of `events`.
+    pub fn of(events: &[RecordedEvent]) -> Self {
+        Self {
+            log: events.iter().map(log_row).collect(),
+        }
+    }
+
     pub fn log(&mut self, row: LogRow) {
         self.log.push(row);
     }
@@ -83,7 +129,8 @@ impl LogRow {
     fn write_copy_line(self, out: &mut String) {
         use std::fmt::Write;
         let time = |out: &mut String, at: DateTime<Utc>| {
-            let _ = write!(out, "{}\t", stored(at).format("%Y-%m-%d %H:%M:%S%.6f+00"));
+            write_copy_time(out, stored(at));
+            out.push('\t');
         };
         let _ = write!(out, "{}\t", self.seq);
         time(out, self.at);
@@ -94,7 +141,7 @@ impl LogRow {
             Some(self.event_type.as_str()),
             self.employee_id.as_deref(),
             self.camera_id.as_deref(),
-            Some(self.payload.to_string().as_str()),
+            Some(self.payload.as_str()),
             self.actor.as_deref(),
         ] {
             copy_text(out, text);
@@ -103,6 +150,30 @@ impl LogRow {
         copy_text(out, self.correlation_id.as_deref());
         out.push('\n');
     }
+}
+
+/// A time in `COPY` text format, UTC with microseconds. Written field by field: chrono's
+/// `format` interprets its pattern for every value, a visible share of a replay's client CPU.
+fn write_copy_time(out: &mut String, at: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let (date, time) = (at.date_naive(), at.time());
+    // Years of other widths and leap seconds (nanoseconds ≥ 1e9) take chrono's own path.
+    if !(1..=9999).contains(&date.year()) || time.nanosecond() >= 1_000_000_000 {
+        let _ = write!(out, "{}", at.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+        return;
+    }
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
+        date.year(),
+        date.month(),
+        date.day(),
+        time.hour(),
+        time.minute(),
+        time.second(),
+        time.nanosecond() / 1_000,
+    );
 }
 
 /// One `COPY` text field.
@@ -122,6 +193,36 @@ fn copy_text(out: &mut String, text: Option<&str>) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn copy_times_are_written_as_chrono_formats_them() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let times = [
+            Utc.from_utc_datetime(&day(2026, 1, 5).and_hms_micro_opt(7, 3, 9, 42).unwrap()),
+            Utc.from_utc_datetime(
+                &day(999, 12, 31)
+                    .and_hms_micro_opt(23, 59, 59, 999_999)
+                    .unwrap(),
+            ),
+            Utc.from_utc_datetime(
+                &day(2016, 12, 31)
+                    .and_hms_micro_opt(23, 59, 59, 1_500_000)
+                    .unwrap(),
+            ),
+            Utc.from_utc_datetime(&day(12026, 6, 1).and_hms_opt(0, 0, 0).unwrap()),
+        ];
+        for at in times {
+            let mut fast = String::new();
+            write_copy_time(&mut fast, at);
+            assert_eq!(fast, at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string());
         }
     }
 }

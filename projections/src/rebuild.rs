@@ -1,16 +1,20 @@
 //! Replaying the log into a read-model schema fast: one query streams the events (decoded by a
 //! reader task while the previous batch is written, so PostgreSQL and the decoding overlap), and
-//! large batches go through the same rules as the live projector (`pending::apply_batch`). At most
-//! a few batches are in memory at once, whatever the size of the log.
+//! large batches go through the same rules as the live projector (`pending::apply_batch`). The
+//! audit copy of each batch (`event_log`, a row per event: most of the writing) goes in at the
+//! same time on a connection of its own, committed before the batch's checkpoint. At most a few
+//! batches are in memory at once, whatever the size of the log.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use facewatch_store::{stream_range, FeedError, RecordedEvent};
 use futures::StreamExt;
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use crate::pending::apply_batch;
+use crate::pending::{apply_batch, apply_batch_without_log, reads_event_log, PendingWrites};
 use crate::projector::ProjectionError;
 use crate::replay::TABLES;
 use crate::schema::{checked_schema, use_schema};
@@ -65,6 +69,12 @@ pub async fn replay_into(
     let from: i64 = sqlx::query_scalar(&format!("SELECT last_seq FROM {schema}.checkpoint"))
         .fetch_one(pool)
         .await?;
+    // A replay stopped between a batch's `event_log` commit and its checkpoint's left rows ahead.
+    sqlx::query(&format!("DELETE FROM {schema}.event_log WHERE seq > $1"))
+        .bind(from)
+        .execute(pool)
+        .await?;
+    let mut log_connection = log_connection(pool, schema).await?;
     let (batches, mut ready) = mpsc::channel(READ_AHEAD);
     let reader = tokio::spawn(read_batches(pool.clone(), from, until, batch, batches));
     let mut report = Progress {
@@ -78,7 +88,7 @@ pub async fn replay_into(
     progress(report);
     let mut changes = Vec::new();
     while let Some(batch) = ready.recv().await {
-        let batch: Vec<RecordedEvent> = batch?;
+        let batch = Arc::new(batch?);
         let Some(newest) = batch.last().map(|e| e.seq) else {
             continue;
         };
@@ -88,7 +98,18 @@ pub async fn replay_into(
         sqlx::query("SET LOCAL synchronous_commit = off")
             .execute(&mut *tx)
             .await?;
-        apply_batch(&mut tx, &batch, &mut changes).await?;
+        if batch.iter().any(reads_event_log) {
+            // A log reset deletes from `event_log`: its batch writes everything in order here.
+            apply_batch(&mut tx, &batch, &mut changes).await?;
+        } else {
+            let log = write_log(log_connection, batch.clone());
+            apply_batch_without_log(&mut tx, &batch, &mut changes).await?;
+            let (connection, written) = log
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            written?;
+            log_connection = connection;
+        }
         changes.clear();
         sqlx::query("UPDATE checkpoint SET last_seq = $1")
             .bind(newest)
@@ -102,7 +123,37 @@ pub async fn replay_into(
     }
     // The reader ends on its own once everything was sent (or on its first error, sent above).
     let _ = reader.await;
+    let _ = log_connection.close().await;
     Ok(report.events)
+}
+
+/// A connection of its own (not from the pool, which may be small and also serves the reader) for
+/// the `event_log` rows, pointed at `schema`.
+async fn log_connection(pool: &PgPool, schema: &str) -> Result<PgConnection, sqlx::Error> {
+    let mut connection = pool.connect_options().connect().await?;
+    sqlx::raw_sql(&format!(
+        "SET search_path TO {schema}, public; SET synchronous_commit = off"
+    ))
+    .execute(&mut connection)
+    .await?;
+    Ok(connection)
+}
+
+/// Writes and commits the `event_log` rows of `batch` on `connection`, in a task of its own so
+/// that encoding and `COPY` run alongside the rest of the batch; gives the connection back.
+fn write_log(
+    mut connection: PgConnection,
+    batch: Arc<Vec<RecordedEvent>>,
+) -> JoinHandle<(PgConnection, Result<(), sqlx::Error>)> {
+    tokio::spawn(async move {
+        let written = async {
+            let mut tx = connection.begin().await?;
+            PendingWrites::of(&batch).flush(&mut tx).await?;
+            tx.commit().await
+        }
+        .await;
+        (connection, written)
+    })
 }
 
 async fn read_batches(

@@ -9,6 +9,11 @@
 
 use std::time::Instant;
 
+/// The allocator of the `facewatch` binary (cli/src/main.rs), so that the client side of the
+/// audit costs what it costs in `facewatch replay`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use facewatch_projections::replay::{self, AuditMode};
 use facewatch_projections::synthetic::{generate_log, SiteShape};
 use facewatch_projections::{schema, Projector};
