@@ -131,11 +131,12 @@ pub async fn replay_into(
 /// the `event_log` rows, pointed at `schema`.
 async fn log_connection(pool: &PgPool, schema: &str) -> Result<PgConnection, sqlx::Error> {
     let mut connection = pool.connect_options().connect().await?;
-    sqlx::raw_sql(&format!(
-        "SET search_path TO {schema}, public; SET synchronous_commit = off"
-    ))
-    .execute(&mut connection)
-    .await?;
+    for setting in [
+        format!("SET search_path TO {schema}, public"),
+        "SET synchronous_commit = off".to_string(),
+    ] {
+        sqlx::query(&setting).execute(&mut connection).await?;
+    }
     Ok(connection)
 }
 
