@@ -18,18 +18,12 @@ pub async fn watch(
     policy: AbsencePolicy,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    let mut ticker = tokio::time::interval(policy.check_every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return,
-            _ = ticker.tick() => {
-                let ctx = CommandContext::new(Actor::system("absence-watcher"));
-                if let Err(e) = app.check_absences(&ctx, policy.present_timeout_sec).await {
-                    tracing::error!(error = &e as &dyn std::error::Error, "absence check failed");
-                }
-            }
+    let app = &app;
+    crate::periodic::every(policy.check_every, shutdown, move || async move {
+        let ctx = CommandContext::new(Actor::system("absence-watcher"));
+        if let Err(e) = app.check_absences(&ctx, policy.present_timeout_sec).await {
+            tracing::error!(error = &e as &dyn std::error::Error, "absence check failed");
         }
-    }
+    })
+    .await
 }

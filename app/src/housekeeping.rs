@@ -24,20 +24,16 @@ pub async fn expire_idempotency_keys(
     keep: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    let mut ticker = tokio::time::interval(EVERY);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return,
-            _ = ticker.tick() => {
-                let before = Utc::now() - keep;
-                match app.forget_idempotency_keys(before).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(keys = n, "forgot expired idempotency keys"),
-                    Err(e) => tracing::error!(error = &e as &dyn std::error::Error, "expiring idempotency keys failed"),
-                }
-            }
+    let app = &app;
+    crate::periodic::every(EVERY, shutdown, move || async move {
+        match app.forget_idempotency_keys(Utc::now() - keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "forgot expired idempotency keys"),
+            Err(e) => tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "expiring idempotency keys failed"
+            ),
         }
-    }
+    })
+    .await
 }

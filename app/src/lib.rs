@@ -18,6 +18,7 @@ pub mod housekeeping;
 mod input;
 mod maintenance;
 pub mod passwords;
+pub mod periodic;
 mod presence;
 pub mod reports;
 mod schedule;
