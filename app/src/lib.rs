@@ -9,6 +9,7 @@
 
 pub mod absence;
 mod alerts;
+pub mod audits;
 mod cameras;
 mod context;
 mod employees;

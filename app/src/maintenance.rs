@@ -4,9 +4,10 @@ use chrono::NaiveDate;
 use facewatch_domain::maintenance::{LogScope, Maintenance, MaintenanceCommand};
 use facewatch_domain::MAINTENANCE_ID;
 use facewatch_projections::queries;
-use facewatch_projections::replay::{self, ReplayReport};
-use facewatch_store::READ_SCHEMA;
+use facewatch_projections::rebuild::DEFAULT_BATCH;
+use facewatch_projections::replay::{AuditError, AuditMode, ReplayReport};
 
+use crate::audits::ReplayAuditError;
 use crate::reports::day_window;
 use crate::{App, AppError, CommandContext, Result};
 
@@ -51,15 +52,17 @@ impl App {
         ))
     }
 
-    /// Rebuilds every read model from the log into a scratch schema and compares it with the live
-    /// one.
+    /// A full replay audit (the Audit page's button): rebuilds every read model from the log into
+    /// a scratch schema and compares it with the live one, shown on the Audit page while it runs and
+    /// recorded (and, when it matches, kept for the next incremental audit) like `facewatch replay`.
     pub async fn run_replay_audit(&self) -> Result<ReplayReport> {
-        let scratch = format!(
-            "replay_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        );
-        replay::verify(self.pool(), READ_SCHEMA, &scratch)
+        crate::audits::replay_audit(self.pool(), AuditMode::Full, DEFAULT_BATCH, &|_| {})
             .await
-            .map_err(AppError::internal)
+            .map_err(|e| match e {
+                ReplayAuditError::Audit(AuditError::Busy) => AppError::Conflict(
+                    "another replay audit is running; try again when it ends".into(),
+                ),
+                e => AppError::internal(e),
+            })
     }
 }

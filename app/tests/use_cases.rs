@@ -306,3 +306,66 @@ async fn a_write_the_read_models_have_not_reached_is_answered_as_stored() {
     assert_eq!(position, head);
     db.drop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_audit_is_shown_while_it_runs_refuses_a_second_and_is_recorded() {
+    use facewatch_app::audits::replay_audit;
+    use facewatch_projections::rebuild::{Phase, DEFAULT_BATCH};
+    use facewatch_projections::replay::{last_audit, AuditMode};
+    use std::sync::Mutex;
+
+    let test = TestApp::spawn("fw_app").await;
+    let app = &test.app;
+    let cli = CommandContext::new(Actor::cli());
+    camera(app, &cli, "CAM1").await;
+    app.enroll_employee(&cli, employee("Ana", "E-1"))
+        .await
+        .unwrap();
+
+    // What the Audit page reads, and what a second audit gets, while the first is replaying.
+    let seen_while_running: Mutex<Option<(Vec<String>, Result<(), AppError>)>> = Mutex::new(None);
+    let on_progress = |step: facewatch_projections::rebuild::Progress| {
+        if step.phase != Phase::Replaying || seen_while_running.lock().unwrap().is_some() {
+            return;
+        }
+        let observed = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                let kinds: Vec<String> =
+                    sqlx::query_scalar("SELECT kind FROM audit_runs_in_progress")
+                        .fetch_all(app.pool())
+                        .await
+                        .unwrap();
+                (kinds, app.run_replay_audit().await.map(|_| ()))
+            })
+        });
+        *seen_while_running.lock().unwrap() = Some(observed);
+    };
+    let report = replay_audit(app.pool(), AuditMode::Full, DEFAULT_BATCH, &on_progress)
+        .await
+        .unwrap();
+    assert!(report.all_match(), "{report:?}");
+
+    let (kinds, second) = seen_while_running
+        .into_inner()
+        .unwrap()
+        .expect("progress was reported");
+    assert_eq!(kinds, vec!["REPLAY".to_string()], "one run in progress");
+    assert!(
+        matches!(second, Err(AppError::Conflict(ref m)) if m.contains("another replay audit")),
+        "{second:?}"
+    );
+    // Done: no run in progress; the audit is recorded for the Audit page.
+    assert_eq!(
+        count(app, "SELECT count(*) FROM audit_runs_in_progress").await,
+        0
+    );
+    let recorded = last_audit(app.pool()).await.unwrap().expect("recorded");
+    assert!(recorded.matches && !recorded.incremental);
+    assert_eq!(recorded.position, report.position);
+
+    // The Audit page's button does the same, recorded too.
+    let button = app.run_replay_audit().await.unwrap();
+    assert!(button.all_match());
+    assert_eq!(count(app, "SELECT count(*) FROM replay_audits").await, 2);
+    test.finish().await;
+}

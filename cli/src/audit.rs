@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
+use facewatch_app::audits::replay_audit;
 use facewatch_mqtt::chain_head::{HeadExport, HeadKey, KEY_ENV};
-
 use facewatch_projections::rebuild::{Phase, Progress};
-use facewatch_projections::replay::{self, AuditMode, ReplayReport};
+use facewatch_projections::replay::{AuditMode, ReplayReport};
 use facewatch_projections::{schema, Projector};
 use facewatch_store::audit_runs::{AuditKind, AuditPhase, RunProgress, RunTracker};
 use facewatch_store::chain::{self, ChainReport, Link};
@@ -104,35 +104,22 @@ pub async fn replay(
     Projector::new(pool.clone(), READ_SCHEMA)
         .catch_up(None)
         .await?;
-    let (mode, kind) = if from_snapshot {
-        (AuditMode::FromSnapshot, AuditKind::ReplayIncremental)
+    let mode = if from_snapshot {
+        AuditMode::FromSnapshot
     } else {
-        (AuditMode::Full, AuditKind::Replay)
+        AuditMode::Full
     };
-    let tracker = RunTracker::start(pool, kind, starting(AuditPhase::Replaying)).await?;
     let progress = bar(0, !json);
     progress.set_message("replay");
     let on_progress = |p: Progress| {
         progress.set_length((p.target - p.from).max(0) as u64);
         progress.set_position((p.position - p.from).max(0) as u64);
-        let phase = match p.phase {
-            Phase::Replaying => AuditPhase::Replaying,
-            Phase::Comparing => {
-                progress.set_message("compare");
-                AuditPhase::Comparing
-            }
-        };
-        tracker.update(RunProgress {
-            phase,
-            from_position: p.from,
-            position: p.position,
-            target_position: p.target,
-            events: p.events,
-        });
+        if p.phase == Phase::Comparing {
+            progress.set_message("compare");
+        }
     };
-    let report = replay::audit_in_batches(pool, READ_SCHEMA, mode, batch, &on_progress).await;
+    let report = replay_audit(pool, mode, batch, &on_progress).await;
     progress.finish_and_clear();
-    tracker.finish().await?;
     let report = report?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
