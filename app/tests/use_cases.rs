@@ -323,7 +323,9 @@ async fn a_replay_audit_is_shown_while_it_runs_refuses_a_second_and_is_recorded(
         .unwrap();
 
     // What the Audit page reads, and what a second audit gets, while the first is replaying.
-    let seen_while_running: Mutex<Option<(Vec<String>, Result<(), AppError>)>> = Mutex::new(None);
+    // (the kinds of runs in progress, the second audit's answer)
+    type WhileRunning = (Vec<String>, Result<(), AppError>);
+    let seen_while_running: Mutex<Option<WhileRunning>> = Mutex::new(None);
     let on_progress = |step: facewatch_projections::rebuild::Progress| {
         if step.phase != Phase::Replaying || seen_while_running.lock().unwrap().is_some() {
             return;
