@@ -30,7 +30,7 @@ pub async fn replay_audit(
         AuditMode::Full => AuditKind::Replay,
         AuditMode::FromSnapshot => AuditKind::ReplayIncremental,
     };
-    let tracker = RunTracker::start(pool, kind, run_progress(&first_step()))
+    let tracker = RunTracker::start(pool, kind, RunProgress::starting(AuditPhase::Replaying))
         .await
         .map_err(ReplayAuditError::Progress)?;
     let progress = |step: Progress| {
@@ -40,17 +40,6 @@ pub async fn replay_audit(
     let report = replay::audit_in_batches(pool, READ_SCHEMA, mode, batch, &progress).await;
     tracker.finish().await.map_err(ReplayAuditError::Progress)?;
     Ok(report?)
-}
-
-fn first_step() -> Progress {
-    Progress {
-        phase: Phase::Replaying,
-        from: 0,
-        position: 0,
-        target: 0,
-        events: 0,
-        elapsed: std::time::Duration::ZERO,
-    }
 }
 
 fn run_progress(step: &Progress) -> RunProgress {

@@ -81,17 +81,6 @@ fn bar(total: u64, show: bool) -> ProgressBar {
     bar
 }
 
-/// Where a run starts: nothing read yet.
-fn starting(phase: AuditPhase) -> RunProgress {
-    RunProgress {
-        phase,
-        from_position: 0,
-        position: 0,
-        target_position: 0,
-        events: 0,
-    }
-}
-
 /// Replays (all of the log, or what came after the last audit, `batch` events per transaction)
 /// and compares; true if every read model matches.
 pub async fn replay(
@@ -157,7 +146,7 @@ pub async fn verify(pool: &PgPool, expect: Option<&str>, json: bool) -> anyhow::
         AuditKind::Verify,
         RunProgress {
             target_position: target,
-            ..starting(AuditPhase::Verifying)
+            ..RunProgress::starting(AuditPhase::Verifying)
         },
     )
     .await?;
@@ -169,7 +158,7 @@ pub async fn verify(pool: &PgPool, expect: Option<&str>, json: bool) -> anyhow::
             position,
             target_position: target,
             events,
-            ..starting(AuditPhase::Verifying)
+            ..RunProgress::starting(AuditPhase::Verifying)
         });
     })
     .await;

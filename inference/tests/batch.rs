@@ -8,9 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier, RwLock};
 use std::time::{Duration, Instant};
 
-use common::{config, engine, init_tracing, photo};
+use common::{config, engine, init_tracing, photo, two_people_video};
 use facewatch_inference::embed::cosine;
-use facewatch_inference::synthetic::{self, frames_of};
 use facewatch_inference::{
     align_face, enrol_photo, BatchStats, CameraPipeline, EmbeddingBatch, FaceEngine, Gallery,
     InferenceConfig,
@@ -199,14 +198,8 @@ fn recognised_by_two_cameras(
 #[test]
 fn two_cameras_recognise_the_same_people_with_batching_as_without() {
     init_tracing();
-    let people = [photo("obama2.jpg"), photo("biden.jpg")]
-        .iter()
-        .map(|p| synthetic::head_shot(&engine(), p, 110.0).unwrap())
-        .collect::<Vec<_>>();
     let dir = tempfile::tempdir().unwrap();
-    let video = dir.path().join("two.mp4");
-    synthetic::write_video(&frames_of(&people, 2), &video).unwrap();
-    let uri = synthetic::file_uri(&video).unwrap();
+    let uri = two_people_video(dir.path(), 2);
 
     let plain = InferenceConfig {
         inference_workers: 2,

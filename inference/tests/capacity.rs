@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use common::{config, engine, init_tracing, photo};
+use common::{config, engine, init_tracing, photo, two_people_video};
 use facewatch_inference::rtsp_server::{Codec, EncodedClip, Mount, RtspServer};
 use facewatch_inference::synthetic::{self, frames_of};
 use facewatch_inference::{
@@ -168,13 +168,8 @@ fn an_idle_rtsp_camera_decodes_only_key_frames_and_still_recognises_the_face_tha
 #[test]
 fn one_inference_worker_serves_several_cameras_evenly() {
     init_tracing();
-    let people = [photo("obama2.jpg"), photo("biden.jpg")]
-        .iter()
-        .map(|p| synthetic::head_shot(&engine(), p, 110.0).unwrap())
-        .collect::<Vec<_>>();
     let dir = tempfile::tempdir().unwrap();
-    let video = dir.path().join("two.mp4");
-    synthetic::write_video(&frames_of(&people, 3), &video).unwrap();
+    let uri = two_people_video(dir.path(), 3);
 
     // One worker, every face embedded on every frame, no gating: as much work per frame as
     // possible, so that the worker is the bottleneck on a busy machine.
@@ -187,7 +182,6 @@ fn one_inference_worker_serves_several_cameras_evenly() {
     };
     let shared = Arc::new(FaceEngine::new(&cfg).unwrap());
     assert_eq!(shared.pool().workers(), 1);
-    let uri = synthetic::file_uri(&video).unwrap();
     let cameras: Vec<CameraPipeline> = (0..3)
         .map(|i| {
             CameraPipeline::spawn(

@@ -92,6 +92,19 @@ pub struct RunProgress {
     pub events: i64,
 }
 
+impl RunProgress {
+    /// A run in `phase` that has not read anything yet (positions are filled in as it goes).
+    pub fn starting(phase: AuditPhase) -> Self {
+        Self {
+            phase,
+            from_position: 0,
+            position: 0,
+            target_position: 0,
+            events: 0,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuditRunError {
     #[error("cannot record the audit's progress: {0}")]

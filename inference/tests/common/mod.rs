@@ -2,10 +2,10 @@
 //! `scripts/fetch-models.sh` (run `scripts/setup-inference.sh` first).
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use facewatch_inference::{FaceEngine, InferenceConfig, Provider};
+use facewatch_inference::{synthetic, FaceEngine, InferenceConfig, Provider};
 use image::RgbImage;
 
 pub fn models_dir() -> PathBuf {
@@ -47,6 +47,18 @@ pub fn photo(name: &str) -> RgbImage {
     image::load_from_memory(&photo_bytes(name))
         .unwrap()
         .to_rgb8()
+}
+
+/// A `seconds`-long video of Obama and Biden side by side (110 px faces), written to `dir`;
+/// returns its `file://` URI.
+pub fn two_people_video(dir: &Path, seconds: u32) -> String {
+    let people = [photo("obama2.jpg"), photo("biden.jpg")]
+        .iter()
+        .map(|p| synthetic::head_shot(&engine(), p, 110.0).unwrap())
+        .collect::<Vec<_>>();
+    let video = dir.join("two.mp4");
+    synthetic::write_video(&synthetic::frames_of(&people, seconds), &video).unwrap();
+    synthetic::file_uri(&video).unwrap()
 }
 
 pub fn init_tracing() {
