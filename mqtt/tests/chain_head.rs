@@ -33,6 +33,20 @@ fn statements(seen: &[support::Received], topic: &str) -> Vec<SignedHead> {
         .collect()
 }
 
+/// What a client that connects now gets on `topic` once it shows `head`: the newest statement.
+async fn retained_statement_of(topic: &str, head: &Link) -> SignedHead {
+    let watcher = Watcher::start(std::slice::from_ref(&topic.to_string())).await;
+    let seen = watcher
+        .until("the signed head", |seen| {
+            statements(seen, topic)
+                .iter()
+                .any(|s| s.head == head.to_string())
+        })
+        .await;
+    watcher.stop();
+    statements(&seen, topic).pop().unwrap()
+}
+
 #[tokio::test]
 async fn the_signed_head_reaches_mqtt_retained_and_verifies() {
     let world = World::new("chain_head").await;
@@ -60,15 +74,7 @@ async fn the_signed_head_reaches_mqtt_retained_and_verifies() {
         .await
         .unwrap()
         .expect("events were appended");
-    let watcher = Watcher::start(std::slice::from_ref(&topic)).await;
-    let seen = watcher
-        .until("the signed head", |seen| {
-            statements(seen, &topic)
-                .iter()
-                .any(|s| s.head == head.to_string())
-        })
-        .await;
-    let first = statements(&seen, &topic).pop().unwrap();
+    let first = retained_statement_of(&topic, &head).await;
     assert!(first.verify(&pinned_public_key()), "{first:?}");
     assert_eq!(
         (first.position, first.hash.clone()),
@@ -80,24 +86,14 @@ async fn the_signed_head_reaches_mqtt_retained_and_verifies() {
         checked.intact(),
         "verify --expect accepts the exported head"
     );
-    watcher.stop();
 
     // New events: a new head is exported; the broker keeps the newest.
     world.enrol("b").await;
     let newer = chain_head(&pool).await.unwrap().unwrap();
     assert!(newer.position > head.position);
-    let watcher = Watcher::start(std::slice::from_ref(&topic)).await;
-    let seen = watcher
-        .until("the newer head", |seen| {
-            statements(seen, &topic)
-                .iter()
-                .any(|s| s.head == newer.to_string())
-        })
-        .await;
-    let latest = statements(&seen, &topic).pop().unwrap();
+    let latest = retained_statement_of(&topic, &newer).await;
     assert!(latest.verify(&pinned_public_key()));
     assert!(latest.exported_at > first.exported_at);
-    watcher.stop();
 
     // A forged statement (another head, the old signature) or another key does not verify.
     let mut forged = latest.clone();
