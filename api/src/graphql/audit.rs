@@ -35,8 +35,8 @@ pub struct ReplayAuditRun {
     pub events_per_sec: f64,
 }
 
-/// A `facewatch replay` or `verify` process running now, as it last reported (about once a
-/// second).
+/// A replay audit (`facewatch replay` or the Audit page's button) or a `facewatch verify` running
+/// now, as it last reported (about once a second).
 #[derive(SimpleObject)]
 pub struct AuditRunProgress {
     pub id: i64,
