@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::pending::apply_batch;
 use crate::relay::{self, Announcement};
-use crate::schema::begin_in_schema;
+use crate::schema::{begin_batch_in_schema, begin_in_schema};
 use crate::Change;
 
 const BATCH: i64 = 500;
@@ -88,7 +88,7 @@ impl Projector {
     /// that applies them.
     pub async fn catch_up(&self, until: Option<i64>) -> Result<i64, ProjectionError> {
         loop {
-            let mut tx = begin_in_schema(&self.pool, &self.schema).await?;
+            let mut tx = begin_batch_in_schema(&self.pool, &self.schema).await?;
             let last: i64 = sqlx::query_scalar("SELECT last_seq FROM checkpoint FOR UPDATE")
                 .fetch_one(&mut *tx)
                 .await?;
@@ -100,10 +100,6 @@ impl Projector {
             };
             let mut changes = Vec::new();
             apply_batch(&mut tx, &events, &mut changes).await?;
-            sqlx::query("UPDATE checkpoint SET last_seq = $1")
-                .bind(newest)
-                .execute(&mut *tx)
-                .await?;
             // One notice per changed thing per batch (a sighting and its entry are one change).
             let mut seen = Vec::with_capacity(changes.len());
             changes.retain(|c| {
@@ -113,14 +109,15 @@ impl Projector {
                 }
                 new
             });
-            // Delivered by PostgreSQL only if this transaction commits.
+            // The checkpoint moves with the batch; the announcement is delivered only if this
+            // transaction commits.
             let announcement = Announcement {
                 schema: self.schema.clone(),
                 origin: self.origin.to_string(),
                 position: newest,
                 changes: changes.clone(),
             };
-            relay::announce(&mut tx, &announcement).await?;
+            relay::advance_and_announce(&mut tx, &announcement).await?;
             tx.commit().await?;
             self.publish(newest);
             for change in changes {

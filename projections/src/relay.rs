@@ -35,18 +35,23 @@ pub struct Announcement {
     pub changes: Vec<Change>,
 }
 
-/// Queues `announcement` on `tx` (delivered at commit), split into payloads that fit NOTIFY.
-pub(crate) async fn announce(
+/// Moves the checkpoint of `tx`'s schema to the announcement's position and queues the
+/// announcement (delivered at commit), split into payloads that fit NOTIFY: one statement, since
+/// every batch does it.
+pub(crate) async fn advance_and_announce(
     tx: &mut PgConnection,
     announcement: &Announcement,
 ) -> Result<(), ProjectionError> {
-    for payload in payloads(announcement) {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANGES_CHANNEL)
-            .bind(payload)
-            .execute(&mut *tx)
-            .await?;
-    }
+    // A data-modifying WITH runs exactly once, whether or not the query reads it.
+    sqlx::query(
+        "WITH advanced AS (UPDATE checkpoint SET last_seq = $1) \
+         SELECT pg_notify($2, payload) FROM unnest($3::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n",
+    )
+    .bind(announcement.position)
+    .bind(CHANGES_CHANNEL)
+    .bind(payloads(announcement))
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

@@ -9,6 +9,8 @@ use cqrs_es::persist::SerializedEvent;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::append_function;
+
 /// The advisory lock that orders appends (see migrations/0001_event_store.sql).
 const GLOBAL_ORDER_LOCK: i64 = 7415562201;
 /// Commands written by one transaction at most.
@@ -111,8 +113,48 @@ async fn run(pool: PgPool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-/// Writes every acceptable request of `batch` in one transaction and says what became of each.
+/// Each stored event's log position by `(aggregate type, aggregate id, sequence)`.
+pub(crate) type Positions = HashMap<(String, String, i64), i64>;
+
+/// The newest log position of `request`'s events (0 if none was stored).
+fn position_of(positions: &Positions, request: &AppendRequest) -> i64 {
+    request
+        .events
+        .iter()
+        .filter_map(|e| {
+            let event = (
+                request.aggregate_type.clone(),
+                request.aggregate_id.clone(),
+                e.sequence as i64,
+            );
+            positions.get(&event).copied()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Writes every acceptable request of `batch` and says what became of each: in one round trip
+/// when the batch passes as a whole (the common case), else request by request.
 async fn write_batch(
+    pool: &PgPool,
+    batch: &[&AppendRequest],
+) -> Result<Vec<Result<Appended, AppendError>>, sqlx::Error> {
+    if let Some(positions) = append_function::append(pool, batch).await? {
+        return Ok(batch
+            .iter()
+            .map(|request| {
+                Ok(Appended::Stored {
+                    position: position_of(&positions, request),
+                })
+            })
+            .collect());
+    }
+    write_checked(pool, batch).await
+}
+
+/// Writes every acceptable request of `batch` in one transaction, deciding on each on its own
+/// (a stream another process moved, an idempotency key already used, …).
+async fn write_checked(
     pool: &PgPool,
     batch: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, AppendError>>, sqlx::Error> {
@@ -166,21 +208,7 @@ async fn write_batch(
         .map(|(r, _)| *r)
         .collect();
     let positions = insert_events(&mut tx, &writes).await?;
-    let position_of = |request: &AppendRequest| {
-        request
-            .events
-            .iter()
-            .filter_map(|e| {
-                let event = (
-                    request.aggregate_type.clone(),
-                    request.aggregate_id.clone(),
-                    e.sequence as i64,
-                );
-                positions.get(&event).copied()
-            })
-            .max()
-            .unwrap_or(0)
-    };
+    let position_of = |request: &AppendRequest| position_of(&positions, request);
     for request in &writes {
         if let Some(snapshot) = &request.snapshot {
             save_snapshot(&mut tx, request, snapshot).await?;
@@ -273,7 +301,7 @@ async fn last_sequences(
 async fn insert_events(
     tx: &mut Transaction<'_, Postgres>,
     writes: &[&AppendRequest],
-) -> Result<HashMap<(String, String, i64), i64>, sqlx::Error> {
+) -> Result<Positions, sqlx::Error> {
     let events: Vec<&SerializedEvent> = writes.iter().flat_map(|r| &r.events).collect();
     if events.is_empty() {
         return Ok(HashMap::new());
@@ -333,4 +361,100 @@ async fn save_snapshot(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ScratchDatabase;
+    use serde_json::json;
+
+    fn request(stream: &str, sequences: &[usize], key: Option<&str>) -> AppendRequest {
+        AppendRequest {
+            aggregate_type: "test".into(),
+            aggregate_id: stream.into(),
+            events: sequences
+                .iter()
+                .map(|&sequence| {
+                    SerializedEvent::new(
+                        stream.into(),
+                        sequence,
+                        "test".into(),
+                        "Happened".into(),
+                        "1.0".into(),
+                        json!({ "n": sequence }),
+                        json!({}),
+                    )
+                })
+                .collect(),
+            snapshot: None,
+            idempotency_key: key.map(str::to_string),
+        }
+    }
+
+    async fn stored(pool: &PgPool) -> Vec<(String, i64)> {
+        sqlx::query_as("SELECT aggregate_id, sequence FROM events ORDER BY global_seq")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_passes_as_a_whole_is_written_in_one_call_in_order() {
+        let db = ScratchDatabase::create("fw_appender").await.unwrap();
+        let (a1, a2, b) = (
+            request("a", &[1, 2], Some("k-a")),
+            request("a", &[3], None),
+            request("b", &[1], None),
+        );
+        let outcomes = write_batch(&db.pool, &[&a1, &a2, &b]).await.unwrap();
+        let positions: Vec<i64> = outcomes
+            .into_iter()
+            .map(|o| match o.unwrap() {
+                Appended::Stored { position } => position,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(positions[0] < positions[1] && positions[1] < positions[2]);
+        assert_eq!(
+            stored(&db.pool).await,
+            [
+                ("a".into(), 1),
+                ("a".into(), 2),
+                ("a".into(), 3),
+                ("b".into(), 1)
+            ]
+        );
+        let key: i64 =
+            sqlx::query_scalar("SELECT position FROM idempotency_keys WHERE key = 'k-a'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            key, positions[0],
+            "the key names the request's newest event"
+        );
+        db.drop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stale_request_or_a_used_key_fails_only_itself() {
+        let db = ScratchDatabase::create("fw_appender").await.unwrap();
+        let first = request("a", &[1], Some("k-used"));
+        write_batch(&db.pool, &[&first]).await.unwrap();
+        // `a` already ends at 1 (another process wrote it); the key was used by `first`.
+        let (stale, retried, fine) = (
+            request("a", &[1], None),
+            request("b", &[1], Some("k-used")),
+            request("c", &[1], None),
+        );
+        let outcomes = write_batch(&db.pool, &[&stale, &retried, &fine])
+            .await
+            .unwrap();
+        assert!(matches!(outcomes[0], Err(AppendError::Conflict)));
+        assert!(matches!(outcomes[1], Ok(Appended::Duplicate { .. })));
+        assert!(matches!(outcomes[2], Ok(Appended::Stored { .. })));
+        assert_eq!(stored(&db.pool).await, [("a".into(), 1), ("c".into(), 1)]);
+        db.drop().await.unwrap();
+    }
 }
