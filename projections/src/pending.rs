@@ -89,6 +89,9 @@ pub(crate) struct LogRow {
     pub correlation_id: Option<String>,
 }
 
+/// Pending `event_log` rows written by one `INSERT` at most; more go by `COPY`.
+const INSERT_AT_MOST: usize = 64;
+
 #[derive(Default)]
 pub(crate) struct PendingWrites {
     log: Vec<LogRow>,
@@ -106,12 +109,45 @@ impl PendingWrites {
         self.log.push(row);
     }
 
-    /// Writes what is pending with one `COPY` (several times faster than `INSERT … unnest` for
-    /// the thousands of rows of a replay batch); the batch's later events may read it.
+    /// Writes what is pending, which the batch's later events may read: a few rows (a live
+    /// batch) with one `INSERT` (one round trip), many (a replay's thousands) with one `COPY`
+    /// (several times faster per row, but a second round trip and more setup).
     pub async fn flush(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.log.is_empty() {
-            return Ok(());
+        match self.log.len() {
+            0 => Ok(()),
+            n if n <= INSERT_AT_MOST => self.insert(db).await,
+            _ => self.copy(db).await,
         }
+    }
+
+    async fn insert(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let rows = std::mem::take(&mut self.log);
+        let text = |f: fn(&LogRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO event_log (seq, at, recorded_at, aggregate_type, aggregate_id, event_type, \
+                                    employee_id, camera_id, payload, actor, correlation_id) \
+             SELECT s, a, r, t, i, e, em, c, p::jsonb, ac, co \
+             FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], \
+                         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) \
+                  AS l(s, a, r, t, i, e, em, c, p, ac, co)",
+        )
+        .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
+        .bind(text(|r| Some(&r.aggregate_type)))
+        .bind(text(|r| Some(&r.aggregate_id)))
+        .bind(text(|r| Some(&r.event_type)))
+        .bind(text(|r| r.employee_id.as_deref()))
+        .bind(text(|r| r.camera_id.as_deref()))
+        .bind(text(|r| Some(&r.payload)))
+        .bind(text(|r| r.actor.as_deref()))
+        .bind(text(|r| r.correlation_id.as_deref()))
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+
+    async fn copy(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
         let mut data = String::with_capacity(self.log.len() * 400);
         for row in self.log.drain(..) {
             row.write_copy_line(&mut data);
@@ -201,6 +237,60 @@ fn copy_text(out: &mut String, text: Option<&str>) {
 mod tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone};
+
+    fn rows() -> Vec<LogRow> {
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap();
+        (0..3)
+            .map(|i| LogRow {
+                seq: i + 1,
+                at: at + chrono::Duration::nanoseconds(1_234_567 * i),
+                recorded_at: at,
+                aggregate_type: "presence".into(),
+                aggregate_id: format!("emp\t{i}\\x\nü"),
+                event_type: "FaceRecognized".into(),
+                employee_id: (i != 1).then(|| "emp-1".into()),
+                camera_id: None,
+                payload: format!(r#"{{"note":"tab\there","n":{i}}}"#),
+                actor: Some("user:ana".into()),
+                correlation_id: (i == 2).then(|| "c\r1".into()),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn insert_and_copy_store_the_same_rows() {
+        let db = facewatch_store::ScratchDatabase::create("fw_pending")
+            .await
+            .unwrap();
+        for (schema, by_insert) in [("by_insert", true), ("by_copy", false)] {
+            crate::schema::install(&db.pool, schema, true)
+                .await
+                .unwrap();
+            let mut tx = crate::schema::begin_in_schema(&db.pool, schema)
+                .await
+                .unwrap();
+            let mut pending = PendingWrites { log: rows() };
+            if by_insert {
+                pending.insert(&mut tx).await.unwrap();
+            } else {
+                pending.copy(&mut tx).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+        let differ: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM ((SELECT * FROM by_insert.event_log EXCEPT SELECT * FROM by_copy.event_log) \
+             UNION ALL (SELECT * FROM by_copy.event_log EXCEPT SELECT * FROM by_insert.event_log)) d",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM by_copy.event_log")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!((differ, stored), (0, 3));
+        db.drop().await.unwrap();
+    }
 
     #[test]
     fn copy_times_are_written_as_chrono_formats_them() {
