@@ -2,6 +2,7 @@
 //! `postgres-es`, appended with group commit), and reads the log back in global order for the
 //! projections.
 
+mod append_checked;
 mod append_function;
 mod appender;
 pub mod audit_runs;
