@@ -157,27 +157,9 @@ fn expected_stream_ends<'a>(batch: &[&'a AppendRequest]) -> Option<StreamEnds<'a
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cqrs_es::persist::SerializedEvent;
 
     fn request(stream: &str, sequences: &[usize], key: Option<&str>) -> AppendRequest {
-        let event = |sequence| {
-            SerializedEvent::new(
-                stream.into(),
-                sequence,
-                "test".into(),
-                "Happened".into(),
-                "1.0".into(),
-                serde_json::Value::Null,
-                serde_json::Value::Null,
-            )
-        };
-        AppendRequest {
-            aggregate_type: "test".into(),
-            aggregate_id: stream.into(),
-            events: sequences.iter().copied().map(event).collect(),
-            snapshot: None,
-            idempotency_key: key.map(str::to_string),
-        }
+        AppendRequest::for_test(stream, sequences, key)
     }
 
     #[test]

@@ -155,32 +155,37 @@ async fn write_batch(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ScratchDatabase;
-    use serde_json::json;
-
-    fn request(stream: &str, sequences: &[usize], key: Option<&str>) -> AppendRequest {
-        AppendRequest {
+impl AppendRequest {
+    /// `Happened` events of aggregate type `test` with these sequences on `stream`.
+    pub(crate) fn for_test(stream: &str, sequences: &[usize], key: Option<&str>) -> Self {
+        let event = |sequence| {
+            SerializedEvent::new(
+                stream.into(),
+                sequence,
+                "test".into(),
+                "Happened".into(),
+                "1.0".into(),
+                serde_json::json!({ "n": sequence }),
+                serde_json::json!({}),
+            )
+        };
+        Self {
             aggregate_type: "test".into(),
             aggregate_id: stream.into(),
-            events: sequences
-                .iter()
-                .map(|&sequence| {
-                    SerializedEvent::new(
-                        stream.into(),
-                        sequence,
-                        "test".into(),
-                        "Happened".into(),
-                        "1.0".into(),
-                        json!({ "n": sequence }),
-                        json!({}),
-                    )
-                })
-                .collect(),
+            events: sequences.iter().copied().map(event).collect(),
             snapshot: None,
             idempotency_key: key.map(str::to_string),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ScratchDatabase;
+
+    fn request(stream: &str, sequences: &[usize], key: Option<&str>) -> AppendRequest {
+        AppendRequest::for_test(stream, sequences, key)
     }
 
     async fn stored(pool: &PgPool) -> Vec<(String, i64)> {
