@@ -1,4 +1,14 @@
 -- Appends in one round trip (issue 9).
+--
+-- The appender used to write a group of commands in a transaction of four round trips (BEGIN with
+-- the ordering lock, the streams' last sequences, the insert, COMMIT), all under the global-order
+-- lock, so every round trip lengthened the one serial step of the write path. Called in
+-- autocommit, this function does all of it in one implicit transaction: the lock, the checks (every
+-- stream still ends at `stream_lasts`, 0 for a new stream; no key in `keys` used yet), the events
+-- (positions and hash chain still come from the row trigger), the idempotency keys (each naming the
+-- position of its command's newest event, `key_sequences`) and the snapshots (replacing the
+-- stream's previous one). When a check fails it writes nothing and returns no row; the appender
+-- then decides command by command (store/src/append_checked.rs).
 CREATE OR REPLACE FUNCTION facewatch_append(
     stream_types text[], stream_ids text[], stream_lasts bigint[],
     types text[], ids text[], sequences bigint[], event_types text[], event_versions text[],
