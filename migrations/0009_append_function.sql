@@ -43,8 +43,10 @@ BEGIN
     DELETE FROM snapshots sn
         USING unnest(snapshot_types, snapshot_ids) AS s(t, i)
         WHERE sn.aggregate_type = s.t AND sn.aggregate_id = s.i;
+    -- One snapshot per stream: the newest, if two commands of one stream each brought one.
     INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
-    SELECT t, i, l, n, p::json
-    FROM unnest(snapshot_types, snapshot_ids, snapshot_lasts, snapshot_numbers, snapshot_payloads) AS s(t, i, l, n, p);
+    SELECT DISTINCT ON (t, i) t, i, l, n, p::json
+    FROM unnest(snapshot_types, snapshot_ids, snapshot_lasts, snapshot_numbers, snapshot_payloads) AS s(t, i, l, n, p)
+    ORDER BY t, i, l DESC;
 END;
 $$;

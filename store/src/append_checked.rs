@@ -1,12 +1,13 @@
 //! The appender's careful path: a group that failed the one-round-trip checks (a stream another
 //! process moved, an idempotency key already used, one key twice) is written in one transaction
-//! that decides on each command on its own, so only the culprits fail.
+//! that decides on each command on its own, so only the culprits fail; the commands it keeps are
+//! written by the same `facewatch_append` call as the common path.
 
 use std::collections::{HashMap, HashSet};
 
-use cqrs_es::persist::SerializedEvent;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
+use crate::append_function;
 use crate::appender::{
     position_of, AppendError, AppendRequest, Appended, Positions, GLOBAL_ORDER_LOCK,
 };
@@ -66,25 +67,17 @@ pub(crate) async fn write(
         .filter(|(_, v)| matches!(v, Verdict::Write))
         .map(|(r, _)| *r)
         .collect();
-    let positions = insert_events(&mut tx, &writes).await?;
+    // What was decided to be written passes the same checks under the lock held since BEGIN.
+    let positions = if writes.is_empty() {
+        Positions::new()
+    } else {
+        append_function::append(&mut *tx, &writes)
+            .await?
+            .ok_or_else(|| {
+                sqlx::Error::Protocol("commands checked under the lock failed its checks".into())
+            })?
+    };
     let position_of = |request: &AppendRequest| position_of(&positions, request);
-    for request in &writes {
-        if let Some(snapshot) = &request.snapshot {
-            save_snapshot(&mut tx, request, snapshot).await?;
-        }
-        if let Some(key) = &request.idempotency_key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (key, aggregate_type, aggregate_id, position) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(key)
-            .bind(&request.aggregate_type)
-            .bind(&request.aggregate_id)
-            .bind(position_of(request))
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
     tx.commit().await?;
 
     Ok(batch
@@ -154,70 +147,4 @@ async fn last_sequences(
             Some(((row.get("t"), row.get("i")), last?))
         })
         .collect())
-}
-
-/// Inserts the events of every request with one statement; returns each event's log position.
-async fn insert_events(
-    tx: &mut Transaction<'_, Postgres>,
-    writes: &[&AppendRequest],
-) -> Result<Positions, sqlx::Error> {
-    let events: Vec<&SerializedEvent> = writes.iter().flat_map(|r| &r.events).collect();
-    if events.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let column =
-        |f: fn(&SerializedEvent) -> String| events.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let rows = sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT t, i, s, et, ev, p::json, m::json \
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[]) \
-              WITH ORDINALITY AS e(t, i, s, et, ev, p, m, n) \
-         ORDER BY n \
-         RETURNING aggregate_type, aggregate_id, sequence, global_seq",
-    )
-    .bind(column(|e| e.aggregate_type.clone()))
-    .bind(column(|e| e.aggregate_id.clone()))
-    .bind(events.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
-    .bind(column(|e| e.event_type.clone()))
-    .bind(column(|e| e.event_version.clone()))
-    .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let event = (
-                row.get("aggregate_type"),
-                row.get("aggregate_id"),
-                row.get("sequence"),
-            );
-            (event, row.get("global_seq"))
-        })
-        .collect())
-}
-
-/// Snapshots are a cache of the stream; the first is inserted, later ones replace it.
-async fn save_snapshot(
-    tx: &mut Transaction<'_, Postgres>,
-    request: &AppendRequest,
-    (payload, number, last_sequence): &(serde_json::Value, i64, i64),
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2")
-        .bind(&request.aggregate_type)
-        .bind(&request.aggregate_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
-         VALUES ($1, $2, $3, $4, $5::json)",
-    )
-    .bind(&request.aggregate_type)
-    .bind(&request.aggregate_id)
-    .bind(last_sequence)
-    .bind(number)
-    .bind(payload)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

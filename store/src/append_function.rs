@@ -6,15 +6,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{PgPool, Row};
+use sqlx::{PgExecutor, Row};
 
 use crate::appender::{AppendRequest, Positions};
 
 /// Writes `batch` if every stream still ends where its first request expects and no key is used
 /// yet; returns each event's position, or `None` (nothing written) when a check failed or the
-/// batch is not one this path takes.
-pub(crate) async fn append(
-    pool: &PgPool,
+/// batch is not one this path takes. On a pool it is one implicit transaction; the careful path
+/// calls it inside its own, for the commands it decided to write.
+pub(crate) async fn append<'e>(
+    db: impl PgExecutor<'e>,
     batch: &[&AppendRequest],
 ) -> Result<Option<Positions>, sqlx::Error> {
     let Some(streams) = expected_stream_ends(batch) else {
@@ -96,7 +97,7 @@ pub(crate) async fn append(
             .map(|(_, (payload, _, _))| payload)
             .collect::<Vec<_>>(),
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     if rows.is_empty() {
         return Ok(None);

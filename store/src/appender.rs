@@ -234,6 +234,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn two_snapshots_of_one_stream_in_a_batch_leave_the_newer() {
+        let db = ScratchDatabase::create("fw_appender").await.unwrap();
+        let (mut older, mut newer) = (request("a", &[1], None), request("a", &[2], None));
+        older.snapshot = Some((serde_json::json!({ "at": 1 }), 0, 1));
+        newer.snapshot = Some((serde_json::json!({ "at": 2 }), 0, 2));
+        for path in ["one call", "command by command"] {
+            let outcomes = if path == "one call" {
+                write_batch(&db.pool, &[&older, &newer]).await.unwrap()
+            } else {
+                let (a3, a4) = (request("a", &[3], None), request("a", &[4], None));
+                older = AppendRequest {
+                    snapshot: Some((serde_json::json!({ "at": 3 }), 0, 3)),
+                    ..a3
+                };
+                newer = AppendRequest {
+                    snapshot: Some((serde_json::json!({ "at": 4 }), 0, 4)),
+                    ..a4
+                };
+                append_checked::write(&db.pool, &[&older, &newer])
+                    .await
+                    .unwrap()
+            };
+            assert!(
+                outcomes
+                    .iter()
+                    .all(|o| matches!(o, Ok(Appended::Stored { .. }))),
+                "{path}"
+            );
+            let snapshots: Vec<i64> =
+                sqlx::query_scalar("SELECT last_sequence FROM snapshots WHERE aggregate_id = 'a'")
+                    .fetch_all(&db.pool)
+                    .await
+                    .unwrap();
+            let newest = newer.events[0].sequence as i64;
+            assert_eq!(snapshots, [newest], "{path}");
+        }
+        db.drop().await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_stale_request_or_a_used_key_fails_only_itself() {
         let db = ScratchDatabase::create("fw_appender").await.unwrap();
         let first = request("a", &[1], Some("k-used"));
