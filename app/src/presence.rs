@@ -37,7 +37,11 @@ impl App {
     /// Records that a camera recognised an employee. The same rules hold for every source (a
     /// camera pipeline or an API client): the employee is active, the camera exists and is enabled,
     /// the time is not in the future. Does not wait for the read models; see [`App::settle`].
-    #[tracing::instrument(skip_all, fields(actor = %ctx.actor(), employee = input.employee_id, camera = input.camera_id))]
+    ///
+    /// Its span is at `debug`: this is the use case every camera sighting runs, and an `info` span
+    /// (created, its fields formatted, dropped) cost ~4 % of the server's CPU under write load.
+    /// A refused sighting still comes back as an error naming the employee or camera.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %ctx.actor(), employee = input.employee_id, camera = input.camera_id))]
     pub async fn record_sighting(
         &self,
         ctx: &CommandContext,

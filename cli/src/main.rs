@@ -289,7 +289,8 @@ fn load_vision(settings: &Settings) -> Option<Arc<Vision>> {
 struct Running {
     app: App,
     stop: watch::Sender<bool>,
-    projector: tokio::task::JoinHandle<()>,
+    /// Resolves once the projector's thread has stopped.
+    projector: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl Running {
@@ -310,7 +311,7 @@ impl Running {
             .with_stream_schemes(settings.cameras.allowed_url_schemes.clone());
         let app = configure(app);
         let (stop, stopped) = watch::channel(false);
-        let projector = tokio::spawn(projector.run(until(stopped)));
+        let projector = projector.spawn_on_own_thread(until(stopped))?;
         Ok(Self {
             app,
             stop,

@@ -1,6 +1,6 @@
 //! The appender's common case in one round trip: a batch whose requests carry everything needed
 //! to check them (each stream's expected end, unused idempotency keys) is written by one call of
-//! the `facewatch_append` function (migrations/0009_append_function.sql) in autocommit: lock,
+//! the `facewatch_append` function (migrations/0009_append_function.sql, 0010) in autocommit: lock,
 //! checks, events, keys and snapshots in one implicit transaction. When a check fails the function
 //! writes nothing, and the appender decides request by request in a transaction of its own.
 
@@ -46,8 +46,18 @@ pub(crate) async fn append<'e>(
     .bind(events.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
     .bind(text(|e| &e.event_type))
     .bind(text(|e| &e.event_version))
-    .bind(events.iter().map(|e| &e.payload).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| &e.metadata).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.payload.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        events
+            .iter()
+            .map(|e| e.metadata.to_string())
+            .collect::<Vec<_>>(),
+    )
     .bind(
         keyed
             .iter()
@@ -94,7 +104,7 @@ pub(crate) async fn append<'e>(
     .bind(
         snapshots
             .iter()
-            .map(|(_, (payload, _, _))| payload)
+            .map(|(_, (payload, _, _))| payload.to_string())
             .collect::<Vec<_>>(),
     )
     .fetch_all(db)

@@ -39,6 +39,16 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<PgPool, sql
         .await?;
     migration_conn.close().await?;
     let options = connect_options(url)?.options([("search_path", format!("{READ_SCHEMA},public"))]);
+    pool_options(max_connections).connect_with(options).await
+}
+
+/// A pool of its own, connecting lazily with the same options and checks as `pool`: for a task on a
+/// runtime of its own, whose connections must be driven by that runtime.
+pub fn pool_like(pool: &PgPool, max_connections: u32) -> PgPool {
+    pool_options(max_connections).connect_lazy_with((*pool.connect_options()).clone())
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections.max(2))
         // sqlx pings a connection before every use by default: a second round trip for each short
@@ -54,8 +64,6 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<PgPool, sql
                 Ok(true)
             })
         })
-        .connect_with(options)
-        .await
 }
 
 /// The options facewatch connects to `url` with (TLS only where it protects something, see

@@ -20,8 +20,8 @@ pub use chain::{verify_chain, ChainProblem, ChainReport, Link};
 /// Re-exported so that callers of `EventStore::execute` name the same trait.
 pub use cqrs_es::Aggregate;
 pub use database::{
-    connect, connect_options, connect_with, drop_database, test_database_url, ScratchDatabase,
-    DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE, READ_SCHEMA,
+    connect, connect_options, connect_with, drop_database, pool_like, test_database_url,
+    ScratchDatabase, DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE, READ_SCHEMA,
 };
 pub use feed::{read_range, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
 pub use follow::{follow_log, FollowOptions, LogFollower};
