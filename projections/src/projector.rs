@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use facewatch_store::{
-    follow_log, lead, pool_like, read_range, FeedError, FollowOptions, LeaderOptions, LogFollower,
+    follow_log, lead, read_range, spawn_on_own_thread, FeedError, FollowOptions, LeaderOptions,
+    LogFollower,
 };
 use sqlx::PgPool;
 use tokio::sync::{broadcast, oneshot, watch};
@@ -180,37 +181,16 @@ impl Projector {
         tokio::join!(apply, relay, trigger);
     }
 
-    /// [`Projector::run`] on a thread of its own, with a single-threaded runtime and
-    /// [`OWN_CONNECTIONS`] connections of its own; the receiver resolves once it has stopped.
-    ///
-    /// Why: every write waits for the projector, and a batch takes about eight round trips to
-    /// PostgreSQL. On the server's runtime, each answer put the projector's task back in the queue
-    /// behind the request tasks; at 64 clients it managed ~146 batches/s, ~7 ms each, of which
-    /// ~1.6 ms was work. On its own thread the operating system runs it as soon as PostgreSQL
-    /// answers.
+    /// [`Projector::run`] on a thread of its own with [`OWN_CONNECTIONS`] connections of its own
+    /// (see [`spawn_on_own_thread`] for why); the receiver resolves once it has stopped.
     pub fn spawn_on_own_thread(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<oneshot::Receiver<()>> {
-        let (stopped, done) = oneshot::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        std::thread::Builder::new()
-            .name("projector".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let pool = pool_like(&self.pool, OWN_CONNECTIONS);
-                    let own = Self {
-                        pool: pool.clone(),
-                        ..self
-                    };
-                    own.run(shutdown).await;
-                    pool.close().await;
-                });
-                let _ = stopped.send(());
-            })?;
-        Ok(done)
+        let pool = self.pool.clone();
+        spawn_on_own_thread("projector", &pool, OWN_CONNECTIONS, |pool| {
+            Self { pool, ..self }.run(shutdown)
+        })
     }
 
     /// Until `shutdown` resolves: keeps this process's subscribers and `applied` position current

@@ -13,7 +13,8 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/facew
 pub const READ_SCHEMA: &str = "read";
 
 /// Pooled connections per process unless configured (`database.max_connections`). Every request
-/// holds at most one at a time; the appender, the projector and each LISTEN hold one more each.
+/// holds at most one at a time; the appender, the projector (unless on a thread of its own, see
+/// [`crate::spawn_on_own_thread`]) and each LISTEN hold one more each.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
 
 /// [`connect_with`] and a pool of [`DEFAULT_POOL_SIZE`] connections.
@@ -42,13 +43,8 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<PgPool, sql
     pool_options(max_connections).connect_with(options).await
 }
 
-/// A pool of its own, connecting lazily with the same options and checks as `pool`: for a task on a
-/// runtime of its own, whose connections must be driven by that runtime.
-pub fn pool_like(pool: &PgPool, max_connections: u32) -> PgPool {
-    pool_options(max_connections).connect_lazy_with((*pool.connect_options()).clone())
-}
-
-fn pool_options(max_connections: u32) -> PgPoolOptions {
+/// How facewatch pools connections (see [`connect_with`]).
+pub(crate) fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections.max(2))
         // sqlx pings a connection before every use by default: a second round trip for each short

@@ -13,6 +13,7 @@ mod feed;
 mod follow;
 mod idempotency;
 mod leader;
+mod own_thread;
 mod store;
 mod stream_locks;
 
@@ -20,12 +21,13 @@ pub use chain::{verify_chain, ChainProblem, ChainReport, Link};
 /// Re-exported so that callers of `EventStore::execute` name the same trait.
 pub use cqrs_es::Aggregate;
 pub use database::{
-    connect, connect_options, connect_with, drop_database, pool_like, test_database_url,
-    ScratchDatabase, DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE, READ_SCHEMA,
+    connect, connect_options, connect_with, drop_database, test_database_url, ScratchDatabase,
+    DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE, READ_SCHEMA,
 };
 pub use feed::{read_range, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
 pub use follow::{follow_log, FollowOptions, LogFollower};
 pub use idempotency::forget_idempotency_keys;
 pub use leader::{lead, LeaderOptions, LeaderStop};
+pub use own_thread::spawn_on_own_thread;
 pub use sqlx::PgPool;
 pub use store::{CommandError, CommandMetadata, EventStore, Outcome};

@@ -101,6 +101,17 @@ async fn concurrent_appends_get_gapless_positions_in_stream_order() {
     assert!(events
         .iter()
         .all(|e| e.correlation_id.as_deref() == Some("corr-1")));
+    // The `json` columns keep the text the application serialised, byte for byte.
+    let (payload, metadata): (String, String) = sqlx::query_as(
+        "SELECT payload::text, metadata::text FROM events ORDER BY global_seq LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    for text in [payload, metadata] {
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(text, value.to_string());
+    }
     db.drop().await.unwrap();
 }
 
