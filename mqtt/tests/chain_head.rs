@@ -122,4 +122,6 @@ async fn the_signed_head_reaches_mqtt_retained_and_verifies() {
     );
     let exported = export_once(&pool, &export, Some(newer)).await.unwrap();
     assert_eq!(exported, chain_head(&pool).await.unwrap());
+    // Its scratch database was left behind by every run before.
+    world.test.finish().await;
 }
