@@ -306,9 +306,12 @@ impl Running {
         schema::install(&pool, READ_SCHEMA, false).await?;
         let projector = Projector::new(pool.clone(), READ_SCHEMA);
         projector.catch_up(None).await?;
-        let app = App::new(EventStore::new(pool), projector.clone())
-            .with_read_wait(Duration::from_secs(settings.read_wait_sec.into()))
-            .with_stream_schemes(settings.cameras.allowed_url_schemes.clone());
+        let app = App::new(
+            EventStore::with_appender_on_own_thread(pool)?,
+            projector.clone(),
+        )
+        .with_read_wait(Duration::from_secs(settings.read_wait_sec.into()))
+        .with_stream_schemes(settings.cameras.allowed_url_schemes.clone());
         let app = configure(app);
         let (stop, stopped) = watch::channel(false);
         let projector = projector.spawn_on_own_thread(until(stopped))?;

@@ -6,6 +6,7 @@
 mod apply;
 pub mod changes;
 pub mod checksum;
+mod deferred;
 mod hot;
 mod pending;
 pub mod projector;

@@ -7,21 +7,24 @@ use chrono::{DateTime, Utc};
 use facewatch_domain::maintenance::MaintenanceEvent;
 use facewatch_domain::AnyEvent;
 use facewatch_store::RecordedEvent;
-use sqlx::PgConnection;
+use sqlx::{Arguments, PgConnection};
 
 use crate::apply::{apply, log_row};
+use crate::deferred::Deferred;
 use crate::hot::{apply_run, is_hot, stored};
 use crate::Change;
 
-/// Applies `events` (in log order) to the read models of the connection's search path.
+/// Applies `events` (in log order) to the read models of the connection's search path. The
+/// batch's last writes are left in `writes`: the caller sends them with its checkpoint.
 pub(crate) async fn apply_batch(
     db: &mut PgConnection,
     events: &[RecordedEvent],
     changes: &mut Vec<Change>,
+    writes: &mut Deferred,
 ) -> Result<(), sqlx::Error> {
     let mut pending = PendingWrites::default();
-    apply_events(db, events, changes, Some(&mut pending)).await?;
-    pending.flush(db).await
+    apply_events(db, events, changes, Some(&mut pending), writes).await?;
+    pending.defer(db, writes).await
 }
 
 /// [`apply_batch`] without the `event_log` rows, which the caller writes elsewhere
@@ -31,9 +34,10 @@ pub(crate) async fn apply_batch_without_log(
     db: &mut PgConnection,
     events: &[RecordedEvent],
     changes: &mut Vec<Change>,
+    writes: &mut Deferred,
 ) -> Result<(), sqlx::Error> {
     debug_assert!(!events.iter().any(reads_event_log));
-    apply_events(db, events, changes, None).await
+    apply_events(db, events, changes, None, writes).await
 }
 
 /// Whether applying `event` reads `event_log` (so the rows before it must be written first).
@@ -44,13 +48,15 @@ pub(crate) fn reads_event_log(event: &RecordedEvent) -> bool {
     )
 }
 
-/// Applies `events`; with `log`, also gathers their `event_log` rows there, written before any
-/// event other than a sighting, entry or exit is applied.
+/// Applies `events`; with `log`, also gathers their `event_log` rows there. Everything gathered
+/// is written before any event other than a sighting, entry or exit is applied (it may read
+/// it); what the last run of those changed is left in `writes` for the caller to send.
 async fn apply_events(
     db: &mut PgConnection,
     events: &[RecordedEvent],
     changes: &mut Vec<Change>,
     mut log: Option<&mut PendingWrites>,
+    writes: &mut Deferred,
 ) -> Result<(), sqlx::Error> {
     let mut rest = events;
     while let Some(first) = rest.first() {
@@ -59,13 +65,14 @@ async fn apply_events(
             if let Some(log) = log.as_deref_mut() {
                 rest[..run].iter().for_each(|e| log.log(log_row(e)));
             }
-            apply_run(db, &rest[..run], changes).await?;
+            apply_run(db, &rest[..run], changes, writes).await?;
             rest = &rest[run..];
         } else {
             if let Some(log) = log.as_deref_mut() {
                 log.log(log_row(first));
-                log.flush(db).await?;
+                log.defer(db, writes).await?;
             }
+            writes.send(db).await?;
             apply(db, first, changes).await?;
             rest = &rest[1..];
         }
@@ -113,38 +120,49 @@ impl PendingWrites {
     /// batch) with one `INSERT` (one round trip), many (a replay's thousands) with one `COPY`
     /// (several times faster per row, but a second round trip and more setup).
     pub async fn flush(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let mut writes = Deferred::default();
+        self.defer(db, &mut writes).await?;
+        writes.send(db).await
+    }
+
+    /// Like [`PendingWrites::flush`], but a few rows are gathered in `writes` (sent by the caller
+    /// with the batch's other writes) instead of being inserted at once.
+    pub async fn defer(
+        &mut self,
+        db: &mut PgConnection,
+        writes: &mut Deferred,
+    ) -> Result<(), sqlx::Error> {
         match self.log.len() {
             0 => Ok(()),
-            n if n <= INSERT_AT_MOST => self.insert(db).await,
+            n if n <= INSERT_AT_MOST => self.insert(writes),
             _ => self.copy(db).await,
         }
     }
 
-    async fn insert(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+    fn insert(&mut self, writes: &mut Deferred) -> Result<(), sqlx::Error> {
         let rows = std::mem::take(&mut self.log);
         let text = |f: fn(&LogRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
-        sqlx::query(
+        writes.push(
             "INSERT INTO event_log (seq, at, recorded_at, aggregate_type, aggregate_id, event_type, \
                                     employee_id, camera_id, payload, actor, correlation_id) \
              SELECT s, a, r, t, i, e, em, c, p::jsonb, ac, co \
              FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], \
                          $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) \
                   AS l(s, a, r, t, i, e, em, c, p, ac, co)",
+            |a| {
+                a.add(rows.iter().map(|r| r.seq).collect::<Vec<_>>())?;
+                a.add(rows.iter().map(|r| r.at).collect::<Vec<_>>())?;
+                a.add(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())?;
+                a.add(text(|r| Some(&r.aggregate_type)))?;
+                a.add(text(|r| Some(&r.aggregate_id)))?;
+                a.add(text(|r| Some(&r.event_type)))?;
+                a.add(text(|r| r.employee_id.as_deref()))?;
+                a.add(text(|r| r.camera_id.as_deref()))?;
+                a.add(text(|r| Some(&r.payload)))?;
+                a.add(text(|r| r.actor.as_deref()))?;
+                a.add(text(|r| r.correlation_id.as_deref()))
+            },
         )
-        .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
-        .bind(text(|r| Some(&r.aggregate_type)))
-        .bind(text(|r| Some(&r.aggregate_id)))
-        .bind(text(|r| Some(&r.event_type)))
-        .bind(text(|r| r.employee_id.as_deref()))
-        .bind(text(|r| r.camera_id.as_deref()))
-        .bind(text(|r| Some(&r.payload)))
-        .bind(text(|r| r.actor.as_deref()))
-        .bind(text(|r| r.correlation_id.as_deref()))
-        .execute(db)
-        .await?;
-        Ok(())
     }
 
     async fn copy(&mut self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
@@ -271,7 +289,9 @@ mod tests {
                 .unwrap();
             let mut pending = PendingWrites { log: rows() };
             if by_insert {
-                pending.insert(&mut tx).await.unwrap();
+                let mut writes = Deferred::default();
+                pending.insert(&mut writes).unwrap();
+                writes.send(&mut tx).await.unwrap();
             } else {
                 pending.copy(&mut tx).await.unwrap();
             }

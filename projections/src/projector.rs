@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use facewatch_store::{
-    follow_log, lead, read_range, spawn_on_own_thread, FeedError, FollowOptions, LeaderOptions,
-    LogFollower,
+    follow_log, lead, read_range_after_query, spawn_on_own_thread, FeedError, FollowOptions,
+    LeaderOptions, LogFollower,
 };
 use sqlx::PgPool;
 use tokio::sync::{broadcast, oneshot, watch};
 
+use crate::deferred::Deferred;
 use crate::pending::apply_batch;
 use crate::relay::{self, Announcement};
 use crate::schema::{begin_batch_in_schema, begin_in_schema};
@@ -93,17 +94,21 @@ impl Projector {
     pub async fn catch_up(&self, until: Option<i64>) -> Result<i64, ProjectionError> {
         loop {
             let mut tx = begin_batch_in_schema(&self.pool, &self.schema).await?;
-            let last: i64 = sqlx::query_scalar("SELECT last_seq FROM checkpoint FOR UPDATE")
-                .fetch_one(&mut *tx)
-                .await?;
-            let events = read_range(&mut tx, last, until.unwrap_or(i64::MAX), BATCH).await?;
+            // The checkpoint, locked, and the events after it: one round trip.
+            let (last, events) = read_range_after_query(
+                &mut tx,
+                "SELECT last_seq AS position FROM checkpoint FOR UPDATE",
+                until.unwrap_or(i64::MAX),
+                BATCH,
+            )
+            .await?;
             let Some(newest) = events.last().map(|e| e.seq) else {
                 tx.commit().await?;
                 self.publish(last);
                 return Ok(last);
             };
-            let mut changes = Vec::new();
-            apply_batch(&mut tx, &events, &mut changes).await?;
+            let (mut changes, mut writes) = (Vec::new(), Deferred::default());
+            apply_batch(&mut tx, &events, &mut changes, &mut writes).await?;
             // One notice per changed thing per batch (a sighting and its entry are one change).
             let mut seen = Vec::with_capacity(changes.len());
             changes.retain(|c| {
@@ -121,7 +126,7 @@ impl Projector {
                 position: newest,
                 changes: changes.clone(),
             };
-            relay::advance_and_announce(&mut tx, &announcement).await?;
+            relay::advance_and_announce(&mut tx, &announcement, writes).await?;
             tx.commit().await?;
             self.publish(newest);
             for change in changes {

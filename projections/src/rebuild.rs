@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use facewatch_store::{stream_range, FeedError, RecordedEvent};
 use futures::StreamExt;
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use sqlx::{Arguments, ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::deferred::Deferred;
 use crate::pending::{apply_batch, apply_batch_without_log, reads_event_log, PendingWrites};
 use crate::projector::ProjectionError;
 use crate::replay::TABLES;
@@ -98,12 +99,13 @@ pub async fn replay_into(
         sqlx::query("SET LOCAL synchronous_commit = off")
             .execute(&mut *tx)
             .await?;
+        let mut writes = Deferred::default();
         if batch.iter().any(reads_event_log) {
             // A log reset deletes from `event_log`: its batch writes everything in order here.
-            apply_batch(&mut tx, &batch, &mut changes).await?;
+            apply_batch(&mut tx, &batch, &mut changes, &mut writes).await?;
         } else {
             let log = write_log(log_connection, batch.clone());
-            apply_batch_without_log(&mut tx, &batch, &mut changes).await?;
+            apply_batch_without_log(&mut tx, &batch, &mut changes, &mut writes).await?;
             let (connection, written) = log
                 .await
                 .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
@@ -111,10 +113,8 @@ pub async fn replay_into(
             log_connection = connection;
         }
         changes.clear();
-        sqlx::query("UPDATE checkpoint SET last_seq = $1")
-            .bind(newest)
-            .execute(&mut *tx)
-            .await?;
+        writes.push("UPDATE checkpoint SET last_seq = $1", |a| a.add(newest))?;
+        writes.send(&mut tx).await?;
         tx.commit().await?;
         report.position = newest;
         report.events += batch.len() as i64;

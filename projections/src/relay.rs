@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
-use sqlx::PgConnection;
+use sqlx::{Arguments, PgConnection};
 
+use crate::deferred::Deferred;
 use crate::projector::{ProjectionError, Projector};
 use crate::Change;
 
@@ -36,22 +37,27 @@ pub struct Announcement {
 }
 
 /// Moves the checkpoint of `tx`'s schema to the announcement's position and queues the
-/// announcement (delivered at commit), split into payloads that fit NOTIFY: one statement, since
-/// every batch does it.
+/// announcement (delivered at commit), split into payloads that fit NOTIFY, in one statement with
+/// the batch's gathered `writes`: every batch does it.
 pub(crate) async fn advance_and_announce(
     tx: &mut PgConnection,
     announcement: &Announcement,
+    mut writes: Deferred,
 ) -> Result<(), ProjectionError> {
-    // A data-modifying WITH runs exactly once, whether or not the query reads it.
-    sqlx::query(
-        "WITH advanced AS (UPDATE checkpoint SET last_seq = $1) \
-         SELECT pg_notify($2, payload) FROM unnest($3::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n",
-    )
-    .bind(announcement.position)
-    .bind(CHANGES_CHANNEL)
-    .bind(payloads(announcement))
-    .execute(&mut *tx)
-    .await?;
+    writes.push("UPDATE checkpoint SET last_seq = $1", |a| {
+        a.add(announcement.position)
+    })?;
+    writes
+        .send_with(
+            tx,
+            "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS p(payload, n) \
+             ORDER BY n",
+            |a| {
+                a.add(CHANGES_CHANNEL)?;
+                a.add(payloads(announcement))
+            },
+        )
+        .await?;
     Ok(())
 }
 

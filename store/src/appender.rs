@@ -19,6 +19,10 @@ pub(crate) const GLOBAL_ORDER_LOCK: i64 = 7415562201;
 const MAX_BATCH: usize = 256;
 /// Commands that may wait for the appender before senders are slowed down.
 const QUEUE: usize = 4096;
+/// Connections of an appender on its own thread: one group is written at a time (a second for a
+/// group's careful path is never needed at once, but a broken connection is replaced without
+/// waiting).
+pub(crate) const OWN_CONNECTIONS: u32 = 2;
 
 /// The events one command produced for one aggregate.
 #[derive(Debug)]
@@ -67,6 +71,17 @@ impl Appender {
         let (jobs, queue) = mpsc::channel(QUEUE);
         tokio::spawn(run(pool, queue));
         Self { jobs }
+    }
+
+    /// [`Appender::spawn`] on a thread of its own with [`OWN_CONNECTIONS`] connections of its own
+    /// (see `own_thread.rs`). The appender is the write path's one serial stage that every write
+    /// passes: on the server's runtime, each answer from PostgreSQL waited for a worker to finish
+    /// with request tasks before the group's commands heard back and the next group left. The
+    /// thread ends once the last handle is dropped.
+    pub fn spawn_on_own_thread(pool: &PgPool) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        crate::spawn_on_own_thread("appender", pool, OWN_CONNECTIONS, |pool| run(pool, queue))?;
+        Ok(Self { jobs })
     }
 
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {

@@ -110,6 +110,42 @@ pub async fn read_range(
     rows.into_iter().map(decode).collect()
 }
 
+/// Like [`read_range`], after the position that the query `after` gives (one row, one `bigint`
+/// column named `position`; e.g. a reader's checkpoint with its row lock), in the same round trip.
+/// Returns that position too (events or not).
+pub async fn read_range_after_query(
+    conn: &mut PgConnection,
+    after: &str,
+    until: i64,
+    limit: i64,
+) -> Result<(i64, Vec<RecordedEvent>), FeedError> {
+    let sql = format!(
+        concat!(
+            "WITH a AS ({}) SELECT a.position AS after_position, e.* FROM a LEFT JOIN LATERAL (",
+            select_events!(),
+            "WHERE global_seq > a.position AND global_seq <= $1 ORDER BY global_seq LIMIT $2) e ON true"
+        ),
+        after
+    );
+    let rows = sqlx::query(&sql)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    let position = match rows.first() {
+        Some(row) => row.try_get("after_position")?,
+        None => return Err(sqlx::Error::RowNotFound.into()),
+    };
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        // No event after the position: one row of NULLs beside it.
+        if row.try_get::<Option<i64>, _>("global_seq")?.is_some() {
+            events.push(decode(row)?);
+        }
+    }
+    Ok((position, events))
+}
+
 /// Every event with `after < position <= until`, oldest first, as one query streamed row by row
 /// (one snapshot of the log; memory stays flat however many events there are).
 pub fn stream_range(

@@ -24,7 +24,10 @@ pub use database::{
     connect, connect_options, connect_with, drop_database, test_database_url, ScratchDatabase,
     DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE, READ_SCHEMA,
 };
-pub use feed::{read_range, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL};
+pub use feed::{
+    read_range, read_range_after_query, stream_range, EventFeed, FeedError, RecordedEvent,
+    EVENTS_CHANNEL,
+};
 pub use follow::{follow_log, FollowOptions, LogFollower};
 pub use idempotency::forget_idempotency_keys;
 pub use leader::{lead, LeaderOptions, LeaderStop};

@@ -1,9 +1,8 @@
-//! A serial stage of the write path on a thread of its own (the projector in `serve`). On the
-//! server's runtime, every answer from PostgreSQL put the projector's task back in the queue behind
-//! the request tasks, and every write waits for it: at 64 clients it managed ~146 batches/s of
-//! ~7 ms each, of which ~1.6 ms was work. On its own thread the operating system runs it as soon
-//! as PostgreSQL answers. (The appender, one round trip per group, gained nothing measurable from
-//! a thread of its own and stays on the server's runtime.)
+//! A serial stage of the write path on a thread of its own (the appender and the projector in
+//! `serve`). On the server's runtime, every answer from PostgreSQL put the stage's task back in the
+//! queue behind the request tasks, and every write waits for both: at 64 clients the projector
+//! managed ~146 batches/s of ~7 ms each, of which ~1.6 ms was work. On its own thread the operating
+//! system runs it as soon as PostgreSQL answers.
 
 use std::future::Future;
 

@@ -98,6 +98,17 @@ impl EventStore {
         }
     }
 
+    /// [`EventStore::new`] with the appender on a thread of its own (see
+    /// [`Appender::spawn_on_own_thread`]), for the server: every write waits for it.
+    pub fn with_appender_on_own_thread(pool: PgPool) -> std::io::Result<Self> {
+        Ok(Self {
+            appender: Appender::spawn_on_own_thread(&pool)?,
+            pool,
+            turns: Default::default(),
+            cache: Default::default(),
+        })
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

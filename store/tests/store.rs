@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use facewatch_domain::camera::{Camera, CameraCommand, CameraError};
 use facewatch_domain::presence::{Presence, PresenceCommand, PresenceEvent};
 use facewatch_domain::AnyEvent;
-use facewatch_store::{CommandError, EventFeed, EventStore, ScratchDatabase};
+use facewatch_store::{
+    read_range_after_query, CommandError, EventFeed, EventStore, ScratchDatabase,
+};
 
 fn now() -> DateTime<Utc> {
     "2026-11-23T09:00:00Z".parse().unwrap()
@@ -130,4 +132,55 @@ fn test_metadata() -> facewatch_store::CommandMetadata {
         correlation_id: "test".into(),
         idempotency_key: None,
     }
+}
+
+/// The server's store: the appender on a thread of its own, with its own connections. Then the
+/// projector's read: the events after a position that a query gives, in one round trip.
+#[tokio::test]
+async fn an_appender_on_its_own_thread_appends_and_events_read_after_a_queried_position() {
+    let db = ScratchDatabase::create("fw_store").await.unwrap();
+    let store = EventStore::with_appender_on_own_thread(db.pool.clone()).unwrap();
+    for (id, command) in [
+        ("cam-1", add_camera()),
+        ("cam-2", add_camera()),
+        (
+            "cam-1",
+            CameraCommand::SetEnabled {
+                enabled: false,
+                now: now(),
+            },
+        ),
+    ] {
+        store
+            .execute::<Camera>(id, command, &test_metadata())
+            .await
+            .unwrap();
+    }
+    let mut conn = db.pool.acquire().await.unwrap();
+    let after_one = "SELECT 1::bigint AS position";
+    let (position, events) = read_range_after_query(&mut conn, after_one, i64::MAX, 100)
+        .await
+        .unwrap();
+    assert_eq!(position, 1);
+    let read: Vec<(i64, &str, &str)> = events
+        .iter()
+        .map(|e| (e.seq, e.aggregate_id.as_str(), e.event_type.as_str()))
+        .collect();
+    assert_eq!(read, [(2, "cam-2", "Added"), (3, "cam-1", "Disabled")]);
+    let (_, limited) = read_range_after_query(&mut conn, after_one, 2, 100)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1, "up to the given position");
+    let (position, none) =
+        read_range_after_query(&mut conn, "SELECT 3::bigint AS position", i64::MAX, 100)
+            .await
+            .unwrap();
+    assert_eq!(
+        (position, none.len()),
+        (3, 0),
+        "the position comes back without events"
+    );
+    drop(conn);
+    drop(store);
+    db.drop().await.unwrap();
 }

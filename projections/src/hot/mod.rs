@@ -15,6 +15,7 @@ use facewatch_domain::AnyEvent;
 use facewatch_store::RecordedEvent;
 use sqlx::{PgConnection, Row};
 
+use crate::deferred::Deferred;
 use crate::Change;
 
 mod write;
@@ -116,12 +117,15 @@ struct Rows {
     resolved: Vec<(i64, DateTime<Utc>)>,
 }
 
-/// Applies a run of hot events (all `is_hot`, in log order).
+/// Applies a run of hot events (all `is_hot`, in log order): reads the rows it touches on `db`,
+/// gathers the changed ones in `writes` (which must hold nothing these reads should see).
 pub(crate) async fn apply_run(
     db: &mut PgConnection,
     run: &[RecordedEvent],
     changes: &mut Vec<Change>,
+    writes: &mut Deferred,
 ) -> Result<(), sqlx::Error> {
+    debug_assert!(writes.is_empty(), "unsent writes before a run's reads");
     let transitions = run.iter().any(|e| {
         !matches!(
             e.event,
@@ -137,7 +141,7 @@ pub(crate) async fn apply_run(
     for event in run {
         fold(&mut rows, &schedules, event, changes);
     }
-    write_rows(db, rows).await
+    write_rows(writes, rows)
 }
 
 /// The schedule in force at an entry or exit at `at` (looked up at the stored time, as SQL

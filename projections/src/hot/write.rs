@@ -1,11 +1,13 @@
-//! Writing back what a run of hot events changed: one statement per table.
+//! Writing back what a run of hot events changed: one statement per table, gathered in `writes`
+//! (sent by the caller, with the batch's other writes).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::Arguments;
 
 use super::Rows;
+use crate::deferred::Deferred;
 
-pub(super) async fn write_rows(db: &mut PgConnection, mut rows: Rows) -> Result<(), sqlx::Error> {
+pub(super) fn write_rows(writes: &mut Deferred, mut rows: Rows) -> Result<(), sqlx::Error> {
     if !rows.changed_presence.is_empty() {
         type Columns = (
             Vec<String>,
@@ -25,21 +27,22 @@ pub(super) async fn write_rows(db: &mut PgConnection, mut rows: Rows) -> Result<
             c.5.push(row.snapshot_ref);
             c.0.push(id);
         }
-        sqlx::query(
+        writes.push(
             "INSERT INTO presence SELECT * FROM unnest($1::text[], $2::bool[], $3::timestamptz[], \
                                                     $4::timestamptz[], $5::text[], $6::text[]) \
              ON CONFLICT (employee_id) DO UPDATE SET present = excluded.present, \
                  since = excluded.since, last_seen = excluded.last_seen, \
                  camera_id = excluded.camera_id, snapshot_ref = excluded.snapshot_ref",
-        )
-        .bind(c.0)
-        .bind(c.1)
-        .bind(c.2)
-        .bind(c.3)
-        .bind(c.4)
-        .bind(c.5)
-        .execute(&mut *db)
-        .await?;
+            |a| {
+                a.add(c.0)?;
+                a.add(c.1)?;
+                a.add(c.2)?;
+                a.add(c.3)?;
+                a.add(c.4)?;
+                a.add(c.5)?;
+                Ok(())
+            },
+        )?;
     }
     if !rows.changed_attendance.is_empty() {
         type Times = Vec<Option<DateTime<Utc>>>;
@@ -60,7 +63,7 @@ pub(super) async fn write_rows(db: &mut PgConnection, mut rows: Rows) -> Result<
             c.6.push(row.entry_type);
             notes.push(row.note);
         }
-        sqlx::query(
+        writes.push(
             "INSERT INTO attendance SELECT * FROM unnest($1::text[], $2::date[], \
                  $3::timestamptz[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], \
                  $8::text[], $9::text[], $10::text[]) \
@@ -69,78 +72,56 @@ pub(super) async fn write_rows(db: &mut PgConnection, mut rows: Rows) -> Result<
                  last_out = excluded.last_out, last_out_camera = excluded.last_out_camera, \
                  last_out_photo = excluded.last_out_photo, entry_type = excluded.entry_type, \
                  note = excluded.note",
-        )
-        .bind(ids)
-        .bind(days)
-        .bind(c.0)
-        .bind(c.1)
-        .bind(c.2)
-        .bind(c.3)
-        .bind(c.4)
-        .bind(c.5)
-        .bind(c.6)
-        .bind(notes)
-        .execute(&mut *db)
-        .await?;
+            |a| {
+                a.add(ids)?;
+                a.add(days)?;
+                a.add(c.0)?;
+                a.add(c.1)?;
+                a.add(c.2)?;
+                a.add(c.3)?;
+                a.add(c.4)?;
+                a.add(c.5)?;
+                a.add(c.6)?;
+                a.add(notes)?;
+                Ok(())
+            },
+        )?;
     }
     if !rows.new_alerts.is_empty() {
         let alerts = std::mem::take(&mut rows.new_alerts);
         let reason = vec!["EXIT_DURING_WORK_HOURS"; alerts.len()];
-        sqlx::query(
+        writes.push(
             "INSERT INTO alerts (id, employee_id, camera_id, raised_at, detected_at, resolved_at, \
                  reason, schedule_effective_at, schedule, snapshot_ref) \
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], \
                  $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::text[], \
                  $8::timestamptz[], $9::jsonb[], $10::text[])",
-        )
-        .bind(alerts.iter().map(|a| a.id).collect::<Vec<_>>())
-        .bind(
-            alerts
-                .iter()
-                .map(|a| a.employee_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            alerts
-                .iter()
-                .map(|a| a.camera_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(alerts.iter().map(|a| a.raised_at).collect::<Vec<_>>())
-        .bind(alerts.iter().map(|a| a.detected_at).collect::<Vec<_>>())
-        .bind(alerts.iter().map(|a| a.resolved_at).collect::<Vec<_>>())
-        .bind(reason)
-        .bind(
-            alerts
-                .iter()
-                .map(|a| a.schedule_effective_at)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            alerts
-                .iter()
-                .map(|a| a.schedule.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            alerts
-                .into_iter()
-                .map(|a| a.snapshot_ref)
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut *db)
-        .await?;
+            |a| {
+                a.add(column(&alerts, |a| a.id))?;
+                a.add(column(&alerts, |a| a.employee_id.clone()))?;
+                a.add(column(&alerts, |a| a.camera_id.clone()))?;
+                a.add(column(&alerts, |a| a.raised_at))?;
+                a.add(column(&alerts, |a| a.detected_at))?;
+                a.add(column(&alerts, |a| a.resolved_at))?;
+                a.add(reason)?;
+                a.add(column(&alerts, |a| a.schedule_effective_at))?;
+                a.add(column(&alerts, |a| a.schedule.clone()))?;
+                a.add(column(&alerts, |a| a.snapshot_ref.clone()))?;
+                Ok(())
+            },
+        )?;
     }
     if !rows.resolved.is_empty() {
         let (ids, ats): (Vec<i64>, Vec<DateTime<Utc>>) = rows.resolved.into_iter().unzip();
-        sqlx::query(
+        writes.push(
             "UPDATE alerts SET resolved_at = r.at FROM unnest($1::bigint[], $2::timestamptz[]) \
              AS r(id, at) WHERE alerts.id = r.id",
-        )
-        .bind(ids)
-        .bind(ats)
-        .execute(&mut *db)
-        .await?;
+            |a| {
+                a.add(ids)?;
+                a.add(ats)?;
+                Ok(())
+            },
+        )?;
     }
     if !rows.changed_alert_state.is_empty() {
         let (ids, ats): (Vec<String>, Vec<DateTime<Utc>>) = rows
@@ -151,14 +132,20 @@ pub(super) async fn write_rows(db: &mut PgConnection, mut rows: Rows) -> Result<
                 (id, at)
             })
             .unzip();
-        sqlx::query(
+        writes.push(
             "INSERT INTO alert_state SELECT * FROM unnest($1::text[], $2::timestamptz[]) \
              ON CONFLICT (employee_id) DO UPDATE SET last_alert_at = excluded.last_alert_at",
-        )
-        .bind(ids)
-        .bind(ats)
-        .execute(&mut *db)
-        .await?;
+            |a| {
+                a.add(ids)?;
+                a.add(ats)?;
+                Ok(())
+            },
+        )?;
     }
     Ok(())
+}
+
+/// One column of `rows`, for binding as an array.
+fn column<T, U>(rows: &[T], field: impl Fn(&T) -> U) -> Vec<U> {
+    rows.iter().map(field).collect()
 }
