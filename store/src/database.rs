@@ -13,7 +13,7 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/facew
 pub const READ_SCHEMA: &str = "read";
 
 /// Pooled connections per process unless configured (`database.max_connections`). Every request
-/// holds at most one at a time; the appender, the projector (unless on a thread of its own, see
+/// holds at most one at a time; the appender, the projector (unless on threads of their own, see
 /// [`crate::spawn_on_own_thread`]) and each LISTEN hold one more each.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
 

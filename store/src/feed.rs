@@ -92,7 +92,7 @@ macro_rules! select_events {
 
 /// Up to `limit` events with `after < position <= until`, oldest first, read on `conn` (e.g. the
 /// transaction that applies them, so that a reader holds one connection, not two).
-pub async fn read_range(
+async fn read_range(
     conn: &mut PgConnection,
     after: i64,
     until: i64,
@@ -110,9 +110,9 @@ pub async fn read_range(
     rows.into_iter().map(decode).collect()
 }
 
-/// Like [`read_range`], after the position that the query `after` gives (one row, one `bigint`
-/// column named `position`; e.g. a reader's checkpoint with its row lock), in the same round trip.
-/// Returns that position too (events or not).
+/// Like [`EventFeed::read_range`], after the position that the query `after` gives (one row, one
+/// `bigint` column named `position`; e.g. a reader's checkpoint with its row lock), in the same
+/// round trip. Returns that position too (events or not).
 pub async fn read_range_after_query(
     conn: &mut PgConnection,
     after: &str,

@@ -25,8 +25,7 @@ pub use database::{
     DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE, READ_SCHEMA,
 };
 pub use feed::{
-    read_range, read_range_after_query, stream_range, EventFeed, FeedError, RecordedEvent,
-    EVENTS_CHANNEL,
+    read_range_after_query, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL,
 };
 pub use follow::{follow_log, FollowOptions, LogFollower};
 pub use idempotency::forget_idempotency_keys;

@@ -90,23 +90,25 @@ pub struct EventStore {
 impl EventStore {
     /// Needs a Tokio runtime: it starts the appender task.
     pub fn new(pool: PgPool) -> Self {
-        Self {
-            appender: Appender::spawn(pool.clone()),
-            pool,
-            turns: Default::default(),
-            cache: Default::default(),
-        }
+        Self::with_appender(Appender::spawn(pool.clone()), pool)
     }
 
     /// [`EventStore::new`] with the appender on a thread of its own (see
     /// [`Appender::spawn_on_own_thread`]), for the server: every write waits for it.
     pub fn with_appender_on_own_thread(pool: PgPool) -> std::io::Result<Self> {
-        Ok(Self {
-            appender: Appender::spawn_on_own_thread(&pool)?,
+        Ok(Self::with_appender(
+            Appender::spawn_on_own_thread(&pool)?,
+            pool,
+        ))
+    }
+
+    fn with_appender(appender: Appender, pool: PgPool) -> Self {
+        Self {
+            appender,
             pool,
             turns: Default::default(),
             cache: Default::default(),
-        })
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
