@@ -247,6 +247,13 @@ impl LogFollower for Projector {
     async fn step(&mut self) -> Result<Option<Duration>, ProjectionError> {
         self.catch_up(None).await.map(|_| None)
     }
+
+    /// What this schema's checkpoint has reached. A batch applies every event there is, so the
+    /// notifications of appends committed while it ran arrive after it: under load, each batch
+    /// was followed by a step that found nothing (three round trips), ~0.6 of them per batch.
+    fn handled(&self) -> Option<i64> {
+        Some(*self.applied.borrow())
+    }
 }
 
 async fn until(mut stopped: watch::Receiver<bool>) {

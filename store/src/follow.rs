@@ -1,15 +1,17 @@
 //! The one "follow the event log" driver shared by every reader that keeps its own checkpoint
 //! (the projector, the bot's pushes, the MQTT and webhook publishers): it calls the reader's
-//! [`LogFollower::step`] whenever new events may be there — woken by `LISTEN facewatch_events`,
-//! with a periodic wake-up as a safety net for a missed notification or a lost connection — and
-//! retries a failed step after a pause. Reading batches after the checkpoint and moving it stays
-//! with each reader, which knows where its checkpoint lives and what must commit with it.
+//! [`LogFollower::step`] whenever new events may be there — woken by `LISTEN facewatch_events`
+//! (skipping a notification of events the reader has already handled), with a periodic wake-up as
+//! a safety net for a missed notification or a lost connection — and retries a failed step after a
+//! pause. Reading batches after the checkpoint and moving it stays with each reader, which knows
+//! where its checkpoint lives and what must commit with it.
 
 use std::future::Future;
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use tokio::time::Instant;
 
 use crate::EVENTS_CHANNEL;
 
@@ -20,6 +22,13 @@ pub trait LogFollower: Send {
     /// Handles everything new since the checkpoint. `Ok(Some(wait))` asks to be called again
     /// after `wait` at the latest even without new events (e.g. a delivery to retry).
     fn step(&mut self) -> impl Future<Output = Result<Option<Duration>, Self::Error>> + Send;
+
+    /// The log position this reader has certainly handled, if it knows: a notification of events
+    /// up to there is skipped instead of costing a step that finds nothing (a step reads all that
+    /// is there, so the notifications of events committed during a step arrive after it).
+    fn handled(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// How a follower is woken.
@@ -31,6 +40,18 @@ pub struct FollowOptions {
     pub idle: Duration,
     /// Pause after a failed step (and between polls while LISTEN is unavailable).
     pub retry: Duration,
+}
+
+/// Why a follower stopped waiting.
+#[derive(Debug)]
+enum Woken {
+    /// A notification says the log reaches this position (None: it did not say), past what the
+    /// follower has handled.
+    News(Option<i64>),
+    /// The deadline passed.
+    Due,
+    /// The `LISTEN` connection broke: make a new one, then step.
+    ListenerLost(sqlx::Error),
 }
 
 /// Runs `follower` until `stop` resolves. A step in progress is finished first: `stop` is only
@@ -46,19 +67,7 @@ pub async fn follow_log<F: LogFollower>(
     let mut listener: Option<PgListener> = None;
     loop {
         if listener.is_none() {
-            listener = match PgListener::connect_with(pool).await {
-                Ok(mut l) => match l.listen(EVENTS_CHANNEL).await {
-                    Ok(()) => Some(l),
-                    Err(e) => {
-                        tracing::warn!(follower = name, "cannot LISTEN, polling instead: {e}");
-                        None
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(follower = name, "cannot LISTEN, polling instead: {e}");
-                    None
-                }
-            };
+            listener = listen(pool, name).await;
         }
         let pause = match follower.step().await {
             Ok(wait) => wait.map_or(options.idle, |w| w.min(options.idle)),
@@ -70,25 +79,119 @@ pub async fn follow_log<F: LogFollower>(
                 options.retry
             }
         };
-        let woken = async {
-            match listener.as_mut() {
-                Some(l) => match tokio::time::timeout(pause, l.recv()).await {
-                    Ok(Ok(_)) | Err(_) => true,
-                    Ok(Err(e)) => {
-                        tracing::warn!(follower = name, "lost the LISTEN connection: {e}");
-                        false
-                    }
-                },
-                None => {
-                    tokio::time::sleep(pause.min(options.retry)).await;
-                    true
-                }
-            }
-        };
+        let deadline = Instant::now()
+            + match listener {
+                Some(_) => pause,
+                None => pause.min(options.retry),
+            };
+        let woken = wait(&mut listener, deadline, || follower.handled());
         tokio::select! {
             biased;
             () = &mut stop => return,
-            keep = woken => if !keep { listener = None },
+            woken = woken => match woken {
+                Woken::News(position) => tracing::trace!(follower = name, ?position, "new events"),
+                Woken::Due => {}
+                Woken::ListenerLost(e) => {
+                    tracing::warn!(follower = name, "lost the LISTEN connection: {e}");
+                    listener = None;
+                }
+            },
         }
+    }
+}
+
+async fn listen(pool: &PgPool, name: &str) -> Option<PgListener> {
+    let listening = async {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(EVENTS_CHANNEL).await?;
+        Ok::<_, sqlx::Error>(listener)
+    };
+    match listening.await {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            tracing::warn!(follower = name, "cannot LISTEN, polling instead: {e}");
+            None
+        }
+    }
+}
+
+/// Waits until `deadline`, or until a notification reaches past what the follower has `handled`.
+/// The payload is the log's newest position at the notifying append (migration 0011).
+async fn wait(
+    listener: &mut Option<PgListener>,
+    deadline: Instant,
+    handled: impl Fn() -> Option<i64>,
+) -> Woken {
+    // Whether events up to `position` (None: unknown) may be new to the follower.
+    let news = |position: Option<i64>| match (position, handled()) {
+        (Some(position), Some(handled)) => position > handled,
+        _ => true,
+    };
+    loop {
+        let notified = async {
+            match listener.as_mut() {
+                Some(l) => l.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            notification = notified => match notification {
+                Ok(n) => {
+                    // An older server's notification carries no position.
+                    let position = n.payload().parse().ok();
+                    if news(position) {
+                        return Woken::News(position);
+                    }
+                }
+                Err(e) => return Woken::ListenerLost(e),
+            },
+            () = tokio::time::sleep_until(deadline) => return Woken::Due,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ScratchDatabase;
+
+    async fn notify(pool: &PgPool, payload: &str) {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(EVENTS_CHANNEL)
+            .bind(payload)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+
+    fn in_a_minute() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    #[tokio::test]
+    async fn notifications_up_to_what_was_handled_are_skipped() {
+        let db = ScratchDatabase::create("fw_follow").await.unwrap();
+        let mut listener = listen(&db.pool, "test").await;
+        assert!(listener.is_some());
+        // Delivered in commit order: 5 (handled), 7, then one without a position.
+        for payload in ["5", "7", ""] {
+            notify(&db.pool, payload).await;
+        }
+        let handled = || Some(5);
+        let woken = wait(&mut listener, in_a_minute(), handled).await;
+        assert!(matches!(woken, Woken::News(Some(7))), "{woken:?}");
+        let woken = wait(&mut listener, in_a_minute(), handled).await;
+        assert!(matches!(woken, Woken::News(None)), "{woken:?}");
+        // Nothing past 5 any more: the deadline ends the wait.
+        notify(&db.pool, "4").await;
+        let soon = Instant::now() + Duration::from_millis(300);
+        let woken = wait(&mut listener, soon, handled).await;
+        assert!(matches!(woken, Woken::Due), "{woken:?}");
+        // A follower that does not say what it handled steps on every notification.
+        notify(&db.pool, "3").await;
+        let woken = wait(&mut listener, in_a_minute(), || None).await;
+        assert!(matches!(woken, Woken::News(Some(3))), "{woken:?}");
+        drop(listener);
+        db.drop().await.unwrap();
     }
 }

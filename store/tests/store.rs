@@ -5,7 +5,7 @@ use facewatch_domain::camera::{Camera, CameraCommand, CameraError};
 use facewatch_domain::presence::{Presence, PresenceCommand, PresenceEvent};
 use facewatch_domain::AnyEvent;
 use facewatch_store::{
-    read_range_after_query, CommandError, EventFeed, EventStore, ScratchDatabase,
+    read_range_after_query, CommandError, EventFeed, EventStore, ScratchDatabase, EVENTS_CHANNEL,
 };
 
 fn now() -> DateTime<Utc> {
@@ -182,5 +182,26 @@ async fn an_appender_on_its_own_thread_appends_and_events_read_after_a_queried_p
     );
     drop(conn);
     drop(store);
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_append_notifies_listeners_of_the_newest_position() {
+    let db = ScratchDatabase::create("fw_store").await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool)
+        .await
+        .unwrap();
+    listener.listen(EVENTS_CHANNEL).await.unwrap();
+    let store = EventStore::new(db.pool.clone());
+    for id in ["cam-1", "cam-2"] {
+        let outcome = store
+            .execute::<Camera>(id, add_camera(), &test_metadata())
+            .await
+            .unwrap();
+        let position = outcome.position().expect("stored");
+        let notification = listener.recv().await.unwrap();
+        assert_eq!(notification.payload(), position.to_string());
+    }
+    drop(listener);
     db.drop().await.unwrap();
 }
