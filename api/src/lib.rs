@@ -32,6 +32,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use facewatch_domain::user::Role;
+use parsed_queries::Validation;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -60,6 +61,7 @@ pub fn router_with_frontend(state: AppState, frontend_dir: &Path) -> Router {
         .route("/graphql/ws", get(ws::graphql_ws))
         .with_state(GraphqlState {
             schema,
+            validated: graphql::build_schema_for_validated_documents(state.clone()),
             parsed: Arc::default(),
         });
     let uploads = rest::upload_routes()
@@ -91,10 +93,12 @@ pub fn router_with_frontend(state: AppState, frontend_dir: &Path) -> Router {
         .layer(referrer)
 }
 
-/// What the GraphQL routes share: the schema and the documents parsed so far.
+/// What the GraphQL routes share: the schema (also in the mode for documents that passed its
+/// full validation before) and the documents parsed so far.
 #[derive(Clone)]
 struct GraphqlState {
     schema: FacewatchSchema,
+    validated: FacewatchSchema,
     parsed: Arc<parsed_queries::ParsedQueries>,
 }
 
@@ -144,7 +148,11 @@ impl RequestMeta {
 /// A VIEWER's request is bounded by `max_body_bytes`, an ADMIN's by `max_graphql_bytes` (a
 /// photo in base64): only admins run mutations.
 async fn graphql(
-    State(GraphqlState { schema, parsed }): State<GraphqlState>,
+    State(GraphqlState {
+        schema,
+        validated,
+        parsed,
+    }): State<GraphqlState>,
     Extension(session): Extension<auth::Session>,
     request: Request,
 ) -> Response {
@@ -175,8 +183,18 @@ async fn graphql(
         Err(rejection) => return rejection.into_response(),
     };
     let mut request = request.into_inner().data(session).data(meta);
-    parsed.prepare(&mut request);
-    GraphQLResponse::from(schema.execute(request).await).into_response()
+    let response = match parsed.prepare(&mut request) {
+        Validation::Passed => validated.execute(request).await,
+        Validation::Required(query) => {
+            let response = schema.execute(request).await;
+            // An answer without errors passed validation; one with errors may not have.
+            if let (Some(query), true) = (query, response.is_ok()) {
+                parsed.passed_validation(&query);
+            }
+            response
+        }
+    };
+    GraphQLResponse::from(response).into_response()
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<usize> {

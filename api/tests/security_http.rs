@@ -139,6 +139,46 @@ async fn list_sizes_count_in_the_query_complexity() {
     server.finish().await;
 }
 
+/// A document that passed full validation once skips the rules that cannot change its verdict,
+/// but not what depends on the next request's variables: the complexity of the ranges they give
+/// and the types of their values.
+#[tokio::test]
+async fn a_document_validated_before_still_has_its_variables_checked() {
+    let server = TestServer::spawn("fw_sec_valid").await;
+    let ranges = "query($from: NaiveDate!, $to: NaiveDate) { \
+        a: attendance(from: $from, to: $to) { employeeId employeeName firstIn lastOut note } \
+        b: attendance(from: $from, to: $to) { employeeId employeeName firstIn lastOut note } \
+        c: attendance(from: $from, to: $to) { employeeId employeeName firstIn lastOut note } }";
+    let a_week = json!({"from": "2026-11-23", "to": "2026-11-29"});
+    for _ in 0..2 {
+        let answer = server.gql(ranges, a_week.clone()).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let a_year = json!({"from": "2025-01-01", "to": "2025-12-31"});
+    let answer = server.gql(ranges, a_year).await;
+    let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("complex"), "{answer}");
+    assert!(answer["data"].is_null(), "{answer}");
+    // Each refused with a message that names what is wrong.
+    for (wrong, named) in [
+        (
+            json!({"from": "not a date", "to": "2026-11-29"}),
+            "NaiveDate",
+        ),
+        (json!({"from": 20261123, "to": "2026-11-29"}), "NaiveDate"),
+        (json!({"to": "2026-11-29"}), "from"),
+    ] {
+        let answer = server.gql(ranges, wrong.clone()).await;
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(named), "{wrong}: {answer}");
+        assert!(answer["data"].is_null(), "{wrong}: {answer}");
+    }
+    // And still answers the good ones.
+    let answer = server.gql(ranges, a_week).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    server.finish().await;
+}
+
 /// The status of a POST of `body` to `path` carrying the admin's session cookie, as a page at
 /// `origin` sends it.
 async fn cookie_post(

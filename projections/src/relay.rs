@@ -128,18 +128,12 @@ pub(crate) async fn follow(projector: Projector, stop: impl Future<Output = ()>)
 }
 
 async fn listen(projector: &Projector) -> Option<PgListener> {
-    let listening = async {
-        let mut l = PgListener::connect_with(projector.pool()).await?;
-        l.listen(CHANGES_CHANNEL).await?;
-        Ok::<_, sqlx::Error>(l)
-    };
-    match listening.await {
-        Ok(l) => Some(l),
-        Err(e) => {
-            tracing::warn!("cannot LISTEN for changes, polling the checkpoint instead: {e}");
-            None
-        }
-    }
+    facewatch_store::listen_on(projector.pool(), CHANGES_CHANNEL)
+        .await
+        .inspect_err(|e| {
+            tracing::warn!("cannot LISTEN for changes, polling the checkpoint instead: {e}")
+        })
+        .ok()
 }
 
 /// Hands an announcement of another process to this process's subscribers.

@@ -9,7 +9,7 @@ use facewatch_domain::presence::{EntryType, Presence, PresenceCommand};
 use facewatch_domain::schedule::{Schedule, ScheduleCommand, TimeRange, WeeklyHours};
 use facewatch_domain::{MAINTENANCE_ID, SCHEDULE_ID};
 use facewatch_projections::{queries, replay, schema, Projector};
-use facewatch_store::{EventStore, ScratchDatabase, READ_SCHEMA};
+use facewatch_store::{EventStore, LogFollower, ScratchDatabase, READ_SCHEMA};
 
 /// Monday 2026-11-23, UTC (the default schedule: Mon–Fri 08–17, lunch 12–13, UTC).
 fn t(hms: &str) -> DateTime<Utc> {
@@ -74,6 +74,30 @@ async fn absence_check(store: &EventStore, employee: &str, now: DateTime<Utc>) {
 async fn live_projector(db: &ScratchDatabase) -> Projector {
     schema::install(&db.pool, READ_SCHEMA, false).await.unwrap();
     Projector::new(db.pool.clone(), READ_SCHEMA)
+}
+
+/// The log follower skips a notification of events up to what the projector says it handled;
+/// that must be what its checkpoint reached, never more (events would go unapplied until the
+/// idle wake-up) and, after a batch, not less (each batch would be followed by an empty step).
+#[tokio::test]
+async fn the_projector_reports_what_its_checkpoint_reached_as_handled() {
+    let db = ScratchDatabase::create("fw_proj").await.unwrap();
+    let store = EventStore::new(db.pool.clone());
+    let projector = live_projector(&db).await;
+    assert_eq!(projector.handled(), Some(0));
+    enrol(&store, "ana", "Ana").await;
+    add_camera(&store, "door").await;
+    let reached = projector.catch_up(None).await.unwrap();
+    assert!(reached > 0);
+    assert_eq!(projector.handled(), Some(reached));
+    assert_eq!(projector.checkpoint().await.unwrap(), reached);
+    // Appended but not yet applied: not handled.
+    seen(&store, "ana", t("10:00:00")).await;
+    assert_eq!(projector.handled(), Some(reached));
+    let newer = projector.catch_up(None).await.unwrap();
+    assert!(newer > reached);
+    assert_eq!(projector.handled(), Some(newer));
+    db.drop().await.unwrap();
 }
 
 #[tokio::test]

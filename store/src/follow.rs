@@ -100,19 +100,19 @@ pub async fn follow_log<F: LogFollower>(
     }
 }
 
+/// A connection of its own that `LISTEN`s on `channel`: the one way every follower of the log or
+/// of read-model changes subscribes, each deciding what to do without one (poll, as a rule).
+pub async fn listen_on(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    Ok(listener)
+}
+
 async fn listen(pool: &PgPool, name: &str) -> Option<PgListener> {
-    let listening = async {
-        let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(EVENTS_CHANNEL).await?;
-        Ok::<_, sqlx::Error>(listener)
-    };
-    match listening.await {
-        Ok(listener) => Some(listener),
-        Err(e) => {
-            tracing::warn!(follower = name, "cannot LISTEN, polling instead: {e}");
-            None
-        }
-    }
+    listen_on(pool, EVENTS_CHANNEL)
+        .await
+        .inspect_err(|e| tracing::warn!(follower = name, "cannot LISTEN, polling instead: {e}"))
+        .ok()
 }
 
 /// Waits until `deadline`, or until a notification reaches past what the follower has `handled`.

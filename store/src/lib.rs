@@ -27,7 +27,7 @@ pub use database::{
 pub use feed::{
     read_range_after_query, stream_range, EventFeed, FeedError, RecordedEvent, EVENTS_CHANNEL,
 };
-pub use follow::{follow_log, FollowOptions, LogFollower};
+pub use follow::{follow_log, listen_on, FollowOptions, LogFollower};
 pub use idempotency::forget_idempotency_keys;
 pub use leader::{lead, LeaderOptions, LeaderStop};
 pub use own_thread::spawn_on_own_thread;

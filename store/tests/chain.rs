@@ -1,6 +1,7 @@
 //! The event log's hash chain against real PostgreSQL: events appended by concurrent commands
-//! (group commit, several per statement) chain correctly; events stored before migration 0006 are
-//! chained by it; a head held outside catches a log cut short.
+//! (group commit, several per statement) chain correctly, and so do rows inserted otherwise (the
+//! row trigger) between them; events stored before migration 0006 are chained by it; a head held
+//! outside catches a log cut short.
 
 use chrono::{DateTime, Duration, Utc};
 use facewatch_domain::presence::{Presence, PresenceCommand};
@@ -89,6 +90,58 @@ async fn concurrent_appends_chain_and_an_outside_head_catches_a_cut() {
         checked.problem,
         Some(ChainProblem::Rewritten { .. })
     ));
+    db.drop().await.unwrap();
+}
+
+/// `facewatch_append` chains a whole group at once (migration 0012) and the row trigger chains
+/// any other insert: the two interleave into one chain. A row that brings a chain hash of its own
+/// is stored as given, and verification names it if the hash is wrong.
+#[tokio::test]
+async fn appends_and_other_inserts_share_one_chain() {
+    let db = ScratchDatabase::create("fw_chain").await.unwrap();
+    let store = EventStore::new(db.pool.clone());
+    let pool = &db.pool;
+    let t0: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                  VALUES ('presence', $1, 1, 'FaceRecognized', '1.0', '{\"FaceRecognized\": {}}', '{\"actor\": \"cli\"}')";
+    for i in 0..3 {
+        store
+            .execute::<Presence>("emp-1", sighting(t0 + Duration::seconds(i)), &meta())
+            .await
+            .unwrap();
+        sqlx::query(insert)
+            .bind(format!("direct-{i}"))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 4 + 3, "two events on the first sighting, one after");
+    let report = verify_chain(pool, None, |_, _| {}).await.unwrap();
+    assert_eq!(report.problem, None);
+    assert_eq!(report.events, stored);
+
+    // A forged link right after the head: stored, and reported as altered.
+    let head = chain_head(pool).await.unwrap().unwrap();
+    let forged: i64 = sqlx::query_scalar(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
+                             global_seq, chain_prev, chain_hash) \
+         VALUES ('presence', 'forged', 1, 'FaceRecognized', '1.0', '{}', '{}', nextval('events_global_seq'), $1, $2) \
+         RETURNING global_seq",
+    )
+    .bind(head.position)
+    .bind(vec![7u8; 32])
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let report = verify_chain(pool, None, |_, _| {}).await.unwrap();
+    assert_eq!(
+        report.problem,
+        Some(ChainProblem::Altered { position: forged })
+    );
     db.drop().await.unwrap();
 }
 
