@@ -3,10 +3,38 @@
 -- The row trigger of 0006 took the ordering lock, drew a position, looked up the newest event and
 -- hashed, once per row: about a third of the append's cost in PostgreSQL. `facewatch_append`
 -- already holds the ordering lock, so it reads the chain's head once, draws the group's positions
--- and hashes them in one loop (the same digest as `events_chain_digest`, byte for byte), and
--- inserts the rows with their chain columns filled in. The row trigger still chains any other
--- insert: it now fires only for a row that comes without a chain hash. A row that brings a wrong
--- one is what `facewatch verify` reports, as before.
+-- and hashes them in one loop (`events_chain_link`, the formula the trigger uses too), and inserts
+-- the rows with their chain columns filled in (recorded_at: now(), the transaction's start, as the
+-- column's default). The row trigger still chains any other insert: it now fires only for a row
+-- that comes without a chain hash. A row that brings a wrong one is what `facewatch verify`
+-- reports, as before.
+
+-- One link of the chain from its parts: the formula of 0006, now in one place for the row trigger
+-- (through `events_chain_digest`) and for `facewatch_append`'s loop.
+CREATE OR REPLACE FUNCTION events_chain_link(
+    prev_hash bytea, seq bigint, prev_seq bigint, aggregate_type text, aggregate_id text,
+    sequence bigint, event_type text, event_version text, payload text, metadata text,
+    recorded_at timestamptz) RETURNS bytea
+    LANGUAGE sql STABLE AS
+$$
+SELECT pg_catalog.sha256(
+    prev_hash
+    || pg_catalog.int8send(seq) || pg_catalog.int8send(prev_seq)
+    || events_chain_field(aggregate_type) || events_chain_field(aggregate_id)
+    || pg_catalog.int8send(sequence)
+    || events_chain_field(event_type) || events_chain_field(event_version)
+    || events_chain_field(payload) || events_chain_field(metadata)
+    || pg_catalog.int8send((extract(epoch FROM recorded_at) * 1000000)::bigint))
+$$;
+
+CREATE OR REPLACE FUNCTION events_chain_digest(prev_hash bytea, prev_seq bigint, e events) RETURNS bytea
+    LANGUAGE sql STABLE AS
+$$
+SELECT events_chain_link(prev_hash, e.global_seq, prev_seq, e.aggregate_type, e.aggregate_id,
+                         e.sequence, e.event_type, e.event_version, e.payload::text,
+                         e.metadata::text, e.recorded_at)
+$$;
+
 DROP TRIGGER IF EXISTS events_global_seq ON events;
 CREATE TRIGGER events_global_seq
     BEFORE INSERT ON events
@@ -31,8 +59,6 @@ DECLARE
     hashes    bytea[];
     prev_seq  bigint;
     prev_hash bytea;
-    -- recorded_at is the transaction's start, as the column's default.
-    stamp     bytea  := pg_catalog.int8send((extract(epoch FROM now()) * 1000000)::bigint);
 BEGIN
     PERFORM pg_advisory_xact_lock(7415562201);
     IF EXISTS (SELECT 1
@@ -49,14 +75,9 @@ BEGIN
     FOR idx IN 1..events_in LOOP
         positions[idx] := nextval('events_global_seq');
         prevs[idx] := prev_seq;
-        prev_hash := pg_catalog.sha256(
-            prev_hash
-            || pg_catalog.int8send(positions[idx]) || pg_catalog.int8send(prev_seq)
-            || events_chain_field(types[idx]) || events_chain_field(ids[idx])
-            || pg_catalog.int8send(sequences[idx])
-            || events_chain_field(event_types[idx]) || events_chain_field(event_versions[idx])
-            || events_chain_field(payloads[idx]) || events_chain_field(metadata[idx])
-            || stamp);
+        prev_hash := events_chain_link(prev_hash, positions[idx], prev_seq, types[idx], ids[idx],
+                                       sequences[idx], event_types[idx], event_versions[idx],
+                                       payloads[idx], metadata[idx], now());
         hashes[idx] := prev_hash;
         prev_seq := positions[idx];
     END LOOP;

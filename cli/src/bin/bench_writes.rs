@@ -10,9 +10,9 @@
 //!
 //! It creates a scratch database on the server of `DATABASE_URL` (default: the local PostgreSQL),
 //! starts `target/release/facewatch serve` on a free 127.0.0.1 port (cameras off), seeds employees
-//! and a camera over GraphQL, measures raw inserts, runs the levels, measures raw inserts again, prints a Markdown report and
-//! drops the database. Only HTTP and the `events` table are used, so it measures any version of
-//! the server.
+//! and a camera over GraphQL, measures raw inserts, runs the levels, measures raw inserts again,
+//! prints a Markdown report and drops the database. Only HTTP and the `events` table are used, so
+//! it measures any version of the server.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
