@@ -12,10 +12,16 @@
 //! starts `target/release/facewatch serve` on a free 127.0.0.1 port (cameras off), seeds employees
 //! and a camera over GraphQL, measures raw inserts, runs the levels, measures raw inserts again,
 //! prints a Markdown report and drops the database. Only HTTP and the `events` table are used, so
-//! it measures any version of the server.
+//! it measures any version of the server. The simulated clients send with a lean client of their
+//! own (`sightings.rs`); seeding uses the tests' `Api`.
 
-#[path = "../../tests/support/mod.rs"]
+mod sightings;
+#[path = "../../../tests/support/mod.rs"]
 mod support;
+
+/// mimalloc, as in the server (see cli/Cargo.toml): the client's CPU is taken from the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use serde_json::Value;
+use sightings::SightingClient;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 use support::{Api, Server, SightingClock};
@@ -103,6 +110,7 @@ fn ms(d: Duration) -> String {
 
 async fn run_level(
     api: &Api,
+    timeout: Duration,
     pool: &sqlx::PgPool,
     employees: &[String],
     clients: usize,
@@ -126,7 +134,7 @@ async fn run_level(
         } else {
             mine
         };
-        let api = api.clone();
+        let mut client = SightingClient::new(&api.base, &api.token, timeout)?;
         let clock = clock.clone();
         tasks.spawn(async move {
             let mut latencies = Vec::new();
@@ -137,7 +145,7 @@ async fn run_level(
                 let employee = &mine[i % mine.len()];
                 i += 1;
                 let sent = Instant::now();
-                let outcome = api.record_sighting(employee, clock.next()).await;
+                let outcome = client.record_sighting(employee, clock.next()).await;
                 latencies.push(sent.elapsed());
                 if outcome.is_ok() {
                     ok += 1;
@@ -458,7 +466,8 @@ async fn bench(
     let mut levels = Vec::new();
     for &clients in &args.clients {
         eprintln!("level: {clients} clients for {} s", args.duration_secs);
-        let level = run_level(&api, &pool, &employees, clients, duration, &clock).await?;
+        let timeout = Duration::from_secs(args.request_timeout_secs);
+        let level = run_level(&api, timeout, &pool, &employees, clients, duration, &clock).await?;
         eprintln!(
             "  {} requests, {:.0} ok/s, p50 {} ms, p99 {} ms, max {} ms, {} errors, {:.0} events/s",
             level.requests(),
