@@ -498,16 +498,31 @@ impl Api {
 
     /// `recordSighting` of `employee` on the bench camera at `at`.
     pub async fn record_sighting(&self, employee: &str, at: DateTime<Utc>) -> Outcome {
-        self.gql(
-            RECORD_SIGHTING,
-            json!({
-                "employee": employee,
-                "camera": CAMERA_ID,
-                "at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
-                "similarity": 0.9,
-            }),
-        )
-        .await
+        match serde_json::to_value(SightingVariables::new(employee, at)) {
+            Ok(variables) => self.gql(RECORD_SIGHTING, variables).await,
+            Err(e) => Outcome::Transport(format!("request variables: {e}")),
+        }
+    }
+}
+
+/// The variables of [`RECORD_SIGHTING`]: `employee` seen on the bench camera at `at`. One
+/// definition for the tests' `Api` and the write benchmark's own client.
+#[derive(serde::Serialize)]
+pub struct SightingVariables<'a> {
+    employee: &'a str,
+    camera: &'static str,
+    at: String,
+    similarity: f64,
+}
+
+impl<'a> SightingVariables<'a> {
+    pub fn new(employee: &'a str, at: DateTime<Utc>) -> Self {
+        Self {
+            employee,
+            camera: CAMERA_ID,
+            at: at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            similarity: 0.9,
+        }
     }
 }
 

@@ -440,7 +440,8 @@ async fn bench(
     let load_before = load_average();
     let (mut server, admin) =
         Server::start(server_bin, url, PASSWORD, Duration::from_secs(120)).await?;
-    let api = admin.with_timeout(Duration::from_secs(args.request_timeout_secs))?;
+    let timeout = Duration::from_secs(args.request_timeout_secs);
+    let api = admin.with_timeout(timeout)?;
     eprintln!(
         "server up at {}; seeding {} employees",
         server.base, args.employees
@@ -466,7 +467,6 @@ async fn bench(
     let mut levels = Vec::new();
     for &clients in &args.clients {
         eprintln!("level: {clients} clients for {} s", args.duration_secs);
-        let timeout = Duration::from_secs(args.request_timeout_secs);
         let level = run_level(&api, timeout, &pool, &employees, clients, duration, &clock).await?;
         eprintln!(
             "  {} requests, {:.0} ok/s, p50 {} ms, p99 {} ms, max {} ms, {} errors, {:.0} events/s",

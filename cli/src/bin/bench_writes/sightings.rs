@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
@@ -18,20 +18,12 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 
-use crate::support::{Outcome, CAMERA_ID, RECORD_SIGHTING};
+use crate::support::{Outcome, SightingVariables, RECORD_SIGHTING};
 
 #[derive(Serialize)]
 struct Body<'a> {
     query: &'static str,
-    variables: Variables<'a>,
-}
-
-#[derive(Serialize)]
-struct Variables<'a> {
-    employee: &'a str,
-    camera: &'static str,
-    at: String,
-    similarity: f64,
+    variables: SightingVariables<'a>,
 }
 
 /// What the client needs to know of an answer: were there errors, and the first one's message.
@@ -73,12 +65,7 @@ impl SightingClient {
     pub async fn record_sighting(&mut self, employee: &str, at: DateTime<Utc>) -> Outcome {
         let body = Body {
             query: RECORD_SIGHTING,
-            variables: Variables {
-                employee,
-                camera: CAMERA_ID,
-                at: at.to_rfc3339_opts(SecondsFormat::Micros, true),
-                similarity: 0.9,
-            },
+            variables: SightingVariables::new(employee, at),
         };
         let body = match serde_json::to_vec(&body) {
             Ok(body) => body,
